@@ -1,0 +1,15 @@
+// Registers every native export; the functions themselves live in one file per area.
+#include "common.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  dm::InitTensor(env, exports);
+  dm::InitOpsMath(env, exports);
+  dm::InitOpsShape(env, exports);
+  dm::InitOpsNn(env, exports);
+  dm::InitAutograd(env, exports);
+  dm::InitOptim(env, exports);
+  dm::InitRuntime(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(deepmetric, Init)
