@@ -1,0 +1,263 @@
+// Loads the native addon once, with an actionable error, and types its surface.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Opaque reference to a native libtorch tensor. */
+export type NativeHandle = { readonly __brand: 'NativeHandle' };
+/** Opaque reference to a native libtorch optimizer. */
+export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
+
+type H = NativeHandle;
+type Num = number | undefined | null;
+type Dims = number | number[] | undefined | null;
+type Scalar = number | boolean;
+type Operand = H | number | boolean;
+
+export interface NativeBinding {
+  // tensor.cc
+  fromData(data: ArrayBufferView, dtype: string, shape: number[], device?: string): H;
+  toData(t: H): ArrayBuffer;
+  toDataAsync(t: H): Promise<ArrayBuffer>;
+  item(t: H): number | boolean;
+  shape(t: H): number[];
+  strides(t: H): number[];
+  dtype(t: H): string;
+  device(t: H): string;
+  isContiguous(t: H, format: string): boolean;
+  free(t: H): void;
+  liveCount(): number;
+  zeros(shape: number[], dtype?: string, device?: string): H;
+  ones(shape: number[], dtype?: string, device?: string): H;
+  full(shape: number[], value: Scalar, dtype?: string, device?: string): H;
+  empty(shape: number[], dtype?: string, device?: string): H;
+  arange(start: number, end: number, step: number, dtype?: string, device?: string): H;
+  linspace(start: number, end: number, steps: number, dtype?: string, device?: string): H;
+  eye(n: number, m: number, dtype?: string, device?: string): H;
+  rand(shape: number[], dtype?: string, device?: string): H;
+  randn(shape: number[], dtype?: string, device?: string): H;
+  randint(low: number, high: number, shape: number[], dtype?: string, device?: string): H;
+  randperm(n: number, dtype?: string, device?: string): H;
+  manualSeed(seed: number): void;
+  getRngState(): H;
+  setRngState(state: H): void;
+  // ops_math.cc
+  add(a: H, b: Operand, alpha?: number): H;
+  sub(a: H, b: Operand, alpha?: number): H;
+  mul(a: H, b: Operand): H;
+  div(a: H, b: Operand): H;
+  pow(a: H, b: Operand): H;
+  remainder(a: H, b: Operand): H;
+  rsub(a: H, b: number): H;
+  eq(a: H, b: Operand): H;
+  ne(a: H, b: Operand): H;
+  lt(a: H, b: Operand): H;
+  le(a: H, b: Operand): H;
+  gt(a: H, b: Operand): H;
+  ge(a: H, b: Operand): H;
+  maximum(a: H, b: H): H;
+  minimum(a: H, b: H): H;
+  atan2(a: H, b: H): H;
+  logicalAnd(a: H, b: H): H;
+  logicalOr(a: H, b: H): H;
+  logicalXor(a: H, b: H): H;
+  logicalNot(a: H): H;
+  neg(a: H): H;
+  abs(a: H): H;
+  exp(a: H): H;
+  log(a: H): H;
+  log1p(a: H): H;
+  expm1(a: H): H;
+  sqrt(a: H): H;
+  rsqrt(a: H): H;
+  square(a: H): H;
+  reciprocal(a: H): H;
+  sign(a: H): H;
+  floor(a: H): H;
+  ceil(a: H): H;
+  round(a: H): H;
+  cos(a: H): H;
+  sin(a: H): H;
+  tan(a: H): H;
+  acos(a: H): H;
+  asin(a: H): H;
+  atan(a: H): H;
+  erf(a: H): H;
+  isnan(a: H): H;
+  isfinite(a: H): H;
+  clamp(a: H, min: Num, max: Num): H;
+  where(cond: H, a: H, b: H): H;
+  maskedFill(a: H, mask: H, value: Scalar): H;
+  copy_(dst: H, src: H): void;
+  fill_(t: H, value: Scalar): void;
+  zero_(t: H): void;
+  add_(t: H, other: Operand, alpha?: number): void;
+  mul_(t: H, other: Operand): void;
+  sum(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
+  mean(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
+  prod(t: H, dim: Num, keepdim: boolean): H;
+  cumsum(t: H, dim: number): H;
+  max(t: H): H;
+  max(t: H, dim: number, keepdim: boolean): [H, H];
+  min(t: H): H;
+  min(t: H, dim: number, keepdim: boolean): [H, H];
+  amax(t: H, dims: Dims, keepdim: boolean): H;
+  amin(t: H, dims: Dims, keepdim: boolean): H;
+  argmax(t: H, dim: Num, keepdim: boolean): H;
+  argmin(t: H, dim: Num, keepdim: boolean): H;
+  norm(t: H, p: number, dims: Dims, keepdim: boolean): H;
+  var(t: H, dims: Dims, correction: number, keepdim: boolean): H;
+  std(t: H, dims: Dims, correction: number, keepdim: boolean): H;
+  logsumexp(t: H, dims: Dims, keepdim: boolean): H;
+  median(t: H): H;
+  median(t: H, dim: number, keepdim: boolean): [H, H];
+  any(t: H, dim?: Num, keepdim?: boolean): H;
+  all(t: H, dim?: Num, keepdim?: boolean): H;
+  matmul(a: H, b: H): H;
+  mm(a: H, b: H): H;
+  bmm(a: H, b: H): H;
+  outer(a: H, b: H): H;
+  linalgInv(a: H): H;
+  linalgEigh(a: H): [H, H];
+  topk(t: H, k: number, dim: number, largest: boolean): [H, H];
+  sort(t: H, dim: number, descending: boolean, stable: boolean): [H, H];
+  argsort(t: H, dim: number, descending: boolean): H;
+  // ops_shape.cc
+  reshape(t: H, shape: number[]): H;
+  view(t: H, shape: number[]): H;
+  permute(t: H, dims: number[]): H;
+  transpose(t: H, a: number, b: number): H;
+  contiguous(t: H, format: string): H;
+  narrow(t: H, dim: number, start: number, length: number): H;
+  slice(t: H, dim: number, start: Num, end: Num, step: number): H;
+  select(t: H, dim: number, index: number): H;
+  indexSelect(t: H, dim: number, index: H): H;
+  gather(t: H, dim: number, index: H): H;
+  scatter(t: H, dim: number, index: H, src: H | Scalar): H;
+  scatterAdd(t: H, dim: number, index: H, src: H): H;
+  indexAdd(t: H, dim: number, index: H, src: H): H;
+  maskedSelect(t: H, mask: H): H;
+  nonzero(t: H): H;
+  cat(ts: H[], dim: number): H;
+  stack(ts: H[], dim: number): H;
+  split(t: H, sizeOrSizes: number | number[], dim: number): H[];
+  chunk(t: H, chunks: number, dim: number): H[];
+  expand(t: H, shape: number[]): H;
+  repeat(t: H, reps: number[]): H;
+  squeeze(t: H, dim?: number): H;
+  unsqueeze(t: H, dim: number): H;
+  flatten(t: H, start: number, end: number): H;
+  flip(t: H, dims: number[]): H;
+  roll(t: H, shifts: number[], dims: number[]): H;
+  tril(t: H, diagonal: number): H;
+  triu(t: H, diagonal: number): H;
+  diag(t: H, diagonal: number): H;
+  clone(t: H): H;
+  toDtype(t: H, dtype: string): H;
+  toDevice(t: H, device: string): H;
+  oneHot(t: H, numClasses: number): H;
+  pad(t: H, pads: number[], value: number): H;
+  // ops_nn.cc
+  conv2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[] | string, dilation: number[], groups: number): H;
+  convTranspose2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[], outputPadding: number[], groups: number, dilation: number[]): H;
+  linear(x: H, w: H, b?: H): H;
+  batchNorm(x: H, weight: H | undefined, bias: H | undefined, runningMean: H | undefined, runningVar: H | undefined,
+    training: boolean, momentum: number, eps: number): H;
+  layerNorm(x: H, shape: number[], weight: H | undefined, bias: H | undefined, eps: number): H;
+  maxPool2d(x: H, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean): H;
+  avgPool2d(x: H, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): H;
+  adaptiveAvgPool2d(x: H, size: number[]): H;
+  upsample(x: H, size: number[], mode: string, alignCorners: boolean): H;
+  relu(x: H): H;
+  relu6(x: H): H;
+  sigmoid(x: H): H;
+  tanh(x: H): H;
+  silu(x: H): H;
+  hardswish(x: H): H;
+  gelu(x: H, approximate?: string): H;
+  leakyRelu(x: H, slope: number): H;
+  softmax(x: H, dim: number): H;
+  logSoftmax(x: H, dim: number): H;
+  dropout(x: H, p: number, training: boolean): H;
+  crossEntropy(logits: H, target: H, weight: H | undefined, reduction: string, ignoreIndex: number, labelSmoothing: number): H;
+  nllLoss(logp: H, target: H, weight: H | undefined, reduction: string, ignoreIndex: number): H;
+  mseLoss(a: H, b: H, reduction: string): H;
+  binaryCrossEntropy(p: H, target: H, weight: H | undefined, reduction: string): H;
+  binaryCrossEntropyWithLogits(logits: H, target: H, weight: H | undefined, posWeight: H | undefined, reduction: string): H;
+  normalize(x: H, p: number, dim: number, eps: number): H;
+  cdist(a: H, b: H, p: number): H;
+  cosineSimilarity(a: H, b: H, dim: number, eps: number): H;
+  // autograd.cc
+  backward(t: H, grad: H | undefined, retainGraph: boolean): void;
+  grad(t: H): H | null;
+  clearGrad(t: H): void;
+  setRequiresGrad(t: H, value: boolean): void;
+  requiresGrad(t: H): boolean;
+  isLeaf(t: H): boolean;
+  detach(t: H): H;
+  isGradEnabled(): boolean;
+  setGradEnabled(value: boolean): void;
+  // optim.cc
+  createOptimizer(kind: string, params: H[], options: Record<string, number | boolean>): NativeOptimizer;
+  optimizerStep(o: NativeOptimizer): void;
+  optimizerZeroGrad(o: NativeOptimizer): void;
+  optimizerSetLr(o: NativeOptimizer, lr: number): void;
+  optimizerGetLr(o: NativeOptimizer): number;
+  optimizerSaveState(o: NativeOptimizer): Buffer;
+  optimizerLoadState(o: NativeOptimizer, state: Buffer): void;
+  optimizerFree(o: NativeOptimizer): void;
+  // runtime.cc
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setInteropThreads(n: number): void;
+  cudaAvailable(): boolean;
+  cudaDeviceCount(): number;
+  torchVersion(): string;
+  parallelInfo(): string;
+  buildConfig(): string;
+}
+
+function addonPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/binding → repository root is three levels up; src/binding (ts-node style) two.
+  for (const up of ['../../..', '../..']) {
+    const candidate = join(here, up, 'native', 'build', 'Release', 'deepmetric.node');
+    if (existsSync(candidate)) return candidate;
+  }
+  return join(here, '../../..', 'native', 'build', 'Release', 'deepmetric.node');
+}
+
+function load(): NativeBinding {
+  const path = addonPath();
+  const require = createRequire(import.meta.url);
+  try {
+    return require(path) as NativeBinding;
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `deepmetric: could not load the native addon at ${path}.\n` +
+        `Cause: ${cause}\n` +
+        'Build it with `npm run build:native` after installing libtorch ' +
+        '(`sudo apt-get install -y libtorch-dev libopenblas0-pthread`, or set LIBTORCH to an unpacked libtorch folder).',
+    );
+  }
+}
+
+/** Threads for libtorch's intra-op pool: DEEPMETRIC_NUM_THREADS, else every available core. */
+export function defaultThreadCount(): number {
+  const fromEnv = process.env.DEEPMETRIC_NUM_THREADS;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`Expected a positive integer for DEEPMETRIC_NUM_THREADS but received '${fromEnv}'`);
+    }
+    return n;
+  }
+  return availableParallelism();
+}
+
+export const native: NativeBinding = load();
+// libtorch starts with one intra-op thread on these machines; use the cores we have.
+native.setNumThreads(defaultThreadCount());

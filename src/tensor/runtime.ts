@@ -1,0 +1,21 @@
+// Threads and build information of the linked libtorch.
+import { native } from '../binding/native.js';
+import { checkInt } from './checks.js';
+
+/** Sets libtorch's intra-op thread count (at load it is DEEPMETRIC_NUM_THREADS or every core). */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(checkInt(n, 'threads', 1, 1024));
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+export function torchVersion(): string {
+  return native.torchVersion();
+}
+/** libtorch's own description of its thread pools and BLAS/OpenMP setup. */
+export function parallelInfo(): string {
+  return native.parallelInfo();
+}
+export function buildConfig(): string {
+  return native.buildConfig();
+}
