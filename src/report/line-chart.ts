@@ -11,6 +11,7 @@ import { escapeXml } from './escape.js';
 import { renderLegend, type LegendEntry } from './legend.js';
 import { linePath, samplePath } from './line-path.js';
 import { seriesColor, seriesDash } from './palette.js';
+import { finiteExtent } from './extent.js';
 
 export interface LineSeries {
   label: string;
@@ -25,22 +26,6 @@ export interface LineSeries {
 export interface LineChartOptions extends ChartOptions {
   /** Dots on every point: "auto" (default) shows them for series of at most 30 points. */
   markers?: boolean | 'auto';
-}
-
-/** Data extent over finite values of several arrays; undefined when there are none. */
-export function finiteExtent(arrays: ReadonlyArray<ArrayLike<number>>): [number, number] | undefined {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const a of arrays) {
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i]!;
-      if (Number.isFinite(v)) {
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-    }
-  }
-  return min <= max ? [min, max] : undefined;
 }
 
 /**

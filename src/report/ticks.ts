@@ -31,9 +31,10 @@ export function niceTicks(min: number, max: number, target = 6, integerOnly = fa
 export function formatTick(value: number, step: number): string {
   if (value === 0) return '0';
   const magnitude = Math.max(Math.abs(value), step);
-  if (magnitude >= 1e6 || step < 1e-5) return value.toExponential(2).replace(/\.?0+e/, 'e');
+  if (magnitude >= 1e6 || step < 1e-5) return value.toExponential(2).replace(/\.?0+e/, 'e').replace(/^-/, '\u2212');
   const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
   // A step like 0.25 or 2.5 needs one decimal more than its power of ten suggests.
   const needed = Math.abs(Number(step.toFixed(decimals)) - step) > step * 1e-6 ? decimals + 1 : decimals;
-  return value.toFixed(needed);
+  // A typographic minus, as matplotlib draws it: a hyphen looks too short next to digits.
+  return value.toFixed(needed).replace(/^-/, '\u2212');
 }

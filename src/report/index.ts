@@ -1,0 +1,13 @@
+export { lineChart } from './line-chart.js';
+export type { LineSeries, LineChartOptions } from './line-chart.js';
+export { rocChart, rocPoints, aurocFromPoints } from './roc-chart.js';
+export type { RocCurve, RocChartOptions } from './roc-chart.js';
+export { histogramChart, histogramCounts } from './histogram-chart.js';
+export type { HistogramGroup, HistogramOptions } from './histogram-chart.js';
+export { scatterChart } from './scatter-chart.js';
+export type { ScatterGroup, ScatterOptions } from './scatter-chart.js';
+export type { ChartOptions, LegendPlacement } from './chart-options.js';
+export { PALETTE, seriesColor } from './palette.js';
+export { escapeXml } from './escape.js';
+export { svgToPng, writeChart } from './png.js';
+export type { PngOptions, WrittenChart } from './png.js';
