@@ -11,3 +11,5 @@ export { PALETTE, seriesColor } from './palette.js';
 export { escapeXml } from './escape.js';
 export { svgToPng, writeChart } from './png.js';
 export type { PngOptions, WrittenChart } from './png.js';
+export { HtmlReport, flattenConfig, sanitizeSvgForInline } from './html-report.js';
+export type { HtmlReportOptions, ReportTableOptions, ReportFigureOptions } from './html-report.js';

@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatTick, niceTicks } from '../../src/report/ticks.js';
+
+test('nice ticks use 1/2/2.5/5 steps and stay inside the range', () => {
+  assert.deepEqual(niceTicks(0, 1, 6).values, [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(0.28, 0.82, 6).values, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+  assert.deepEqual(niceTicks(-0.5, 10.5, 3, true).values, [0, 5, 10]);
+  assert.deepEqual(niceTicks(0.9, 3.1, 8, true).values, [1, 2, 3]);
+});
+
+test('tick labels share decimals for the step and use a typographic minus', () => {
+  assert.equal(formatTick(0.5, 0.25), '0.50');
+  assert.equal(formatTick(0.3, 0.1), '0.3');
+  assert.equal(formatTick(10, 5), '10');
+  assert.equal(formatTick(-2, 1), '\u22122');
+  assert.equal(formatTick(2e6, 1e6), '2e+6');
+});
