@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for deepmetric: system packages, npm packages, native build.
+# Safe to run again; it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libtorch (CPU, oneDNN) and a fast BLAS: without libopenblas0-pthread libtorch falls back to
+# Debian's reference BLAS, ~20x slower on matmul. python3-numpy reads safetensors in an interop test.
+packages=(libtorch-dev libopenblas0-pthread python3-numpy g++ make python3)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ -z "${LIBTORCH:-}" ] && [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# npm ci also builds the native addon (the package's install script runs node-gyp).
+npm ci --no-audit --no-fund
+[ -f native/build/Release/deepmetric.node ] || npm run build:native
+npx tsc -p .
