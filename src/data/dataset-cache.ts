@@ -1,0 +1,161 @@
+// A compact on-disk form of a decoded ImageDataset, so that decoding 60,000 JPEGs happens once and
+// later runs start in about a second. Layout (little-endian):
+//   0   8 bytes  magic "DMCACHE1"
+//   8   4 bytes  header length L
+//   12  L bytes  header JSON {count, height, width, channels, classes, source}
+//   ..  pad to a multiple of 4, then count int32 labels, then count*H*W*C pixel bytes
+//   end 20 bytes SHA-1 of everything before it
+// Files are written to a temporary name and renamed, so a crash never leaves a half-written cache;
+// the size and digest checks catch files damaged later.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { DataFileError } from './data-error.js';
+import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
+
+const MAGIC = Buffer.from('DMCACHE1', 'ascii');
+const DIGEST = 'sha1';
+const DIGEST_BYTES = 20;
+const CHUNK = 1 << 24;
+
+interface CacheHeader {
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  classes: string[];
+  source?: string;
+}
+
+/** `DEEPMETRIC_CACHE`, else `.cache/deepmetric` under the working directory. */
+export function defaultCacheDir(): string {
+  return resolve(process.env.DEEPMETRIC_CACHE || join(process.cwd(), '.cache', 'deepmetric'));
+}
+
+/** A short stable key from the facts that identify a source (path, size, mtime, options). */
+export function cacheKey(parts: readonly (string | number | boolean | undefined)[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+function padTo4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export async function writeDatasetCache(file: string, dataset: ImageDataset, source?: string): Promise<void> {
+  validateDataset(dataset, file);
+  const header: CacheHeader = {
+    count: dataset.labels.length,
+    height: dataset.height,
+    width: dataset.width,
+    channels: dataset.channels,
+    classes: dataset.classes,
+    source,
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(padTo4(12 + json.length));
+  MAGIC.copy(prefix, 0);
+  prefix.writeUInt32LE(json.length, 8);
+  json.copy(prefix, 12);
+  const labels = Buffer.alloc(dataset.labels.length * 4);
+  dataset.labels.forEach((label, i) => labels.writeInt32LE(label, i * 4));
+
+  await mkdir(dirname(file), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const hash = createHash(DIGEST);
+  const handle = await open(temporary, 'w');
+  try {
+    const parts: Uint8Array[] = [prefix, labels];
+    for (let offset = 0; offset < dataset.images.length; offset += CHUNK) {
+      parts.push(dataset.images.subarray(offset, Math.min(dataset.images.length, offset + CHUNK)));
+    }
+    for (const part of parts) {
+      hash.update(part);
+      await handle.write(part);
+    }
+    await handle.write(hash.digest());
+    await handle.sync();
+    await handle.close();
+    await rename(temporary, file);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temporary, { force: true });
+    throw new DataFileError(file, `cannot write dataset cache (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/** Reads and verifies a cache file; any damage is a DataFileError naming it. */
+export async function readDatasetCache(file: string): Promise<ImageDataset> {
+  const handle = await open(file, 'r').catch((error: Error) => {
+    throw new DataFileError(file, `cannot open dataset cache (${error.message})`, { cause: error });
+  });
+  try {
+    const { size } = await handle.stat();
+    const corrupt = (why: string) => new DataFileError(file, `corrupt dataset cache: ${why}`);
+    const start = Buffer.alloc(12);
+    if (size < 12 + DIGEST_BYTES || (await handle.read(start, 0, 12, 0)).bytesRead !== 12) throw corrupt('file too short');
+    if (!start.subarray(0, 8).equals(MAGIC)) throw corrupt('wrong magic bytes (not a deepmetric cache)');
+    const jsonLength = start.readUInt32LE(8);
+    if (12 + jsonLength > size) throw corrupt('header longer than the file');
+    const json = Buffer.alloc(jsonLength);
+    await handle.read(json, 0, jsonLength, 12);
+    let header: CacheHeader;
+    try {
+      header = JSON.parse(json.toString('utf8')) as CacheHeader;
+    } catch {
+      throw corrupt('unreadable header');
+    }
+    const { count, height, width, channels, classes } = header;
+    if (![count, height, width, channels].every((v) => Number.isInteger(v) && v >= 0) || !Array.isArray(classes)) {
+      throw corrupt('invalid header fields');
+    }
+    const prefixLength = padTo4(12 + jsonLength);
+    const pixelBytes = count * height * width * channels;
+    const expected = prefixLength + count * 4 + pixelBytes + DIGEST_BYTES;
+    if (size !== expected) throw corrupt(`size ${size} bytes, expected ${expected} (truncated or overwritten)`);
+
+    const hash = createHash(DIGEST);
+    const prefix = Buffer.alloc(prefixLength);
+    await handle.read(prefix, 0, prefixLength, 0);
+    hash.update(prefix);
+    const labelBytes = Buffer.alloc(count * 4);
+    await handle.read(labelBytes, 0, labelBytes.length, prefixLength);
+    hash.update(labelBytes);
+    const images = sharedBytes(pixelBytes);
+    for (let offset = 0; offset < pixelBytes; ) {
+      const length = Math.min(CHUNK, pixelBytes - offset);
+      const { bytesRead } = await handle.read(images, offset, length, prefixLength + count * 4 + offset);
+      if (bytesRead === 0) throw corrupt('file ended early');
+      hash.update(images.subarray(offset, offset + bytesRead));
+      offset += bytesRead;
+    }
+    const digest = Buffer.alloc(DIGEST_BYTES);
+    await handle.read(digest, 0, DIGEST_BYTES, size - DIGEST_BYTES);
+    if (!hash.digest().equals(digest)) throw corrupt('checksum mismatch (damaged contents)');
+
+    const labels = new Int32Array(count);
+    for (let i = 0; i < count; i++) labels[i] = labelBytes.readInt32LE(i * 4);
+    return validateDataset({ images, labels, height, width, channels, classes }, file);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The dataset from `file` when it is a valid cache; otherwise builds it, writes the cache and
+ * returns it. A damaged cache is reported as a warning and replaced.
+ */
+export async function cachedDataset(file: string, build: () => Promise<ImageDataset>, source?: string): Promise<ImageDataset> {
+  const exists = await stat(file).then(() => true, () => false);
+  if (exists) {
+    try {
+      return await readDatasetCache(file);
+    } catch (error) {
+      process.emitWarning(`${(error as Error).message}; rebuilding it`, { code: 'DEEPMETRIC_CACHE_REBUILD' });
+      await rm(file, { force: true });
+    }
+  }
+  const dataset = await build();
+  await writeDatasetCache(file, dataset, source);
+  return dataset;
+}

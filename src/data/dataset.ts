@@ -1,0 +1,143 @@
+// The in-memory form of every image dataset: one contiguous uint8 buffer of N images in NHWC
+// order plus one int32 label per image. Contiguous bytes make batching a memcpy and let a worker
+// thread read the images without copying when the buffer is a SharedArrayBuffer.
+
+import { checkInteger } from './checks.js';
+
+export interface ImageDataset {
+  /** N*H*W*C bytes, NHWC, channels RGB (or a single grey channel). */
+  images: Uint8Array;
+  /** One label per image, each in 0..classes.length-1. */
+  labels: Int32Array;
+  height: number;
+  width: number;
+  channels: number;
+  /** Class names; label i names classes[i]. */
+  classes: string[];
+}
+
+/** Bytes of one image. */
+export function imageSize(dataset: Pick<ImageDataset, 'height' | 'width' | 'channels'>): number {
+  return dataset.height * dataset.width * dataset.channels;
+}
+
+export function datasetSize(dataset: ImageDataset): number {
+  return dataset.labels.length;
+}
+
+/** Number of images of each class, indexed by label. */
+export function classCounts(dataset: ImageDataset): number[] {
+  const counts = new Array<number>(dataset.classes.length).fill(0);
+  for (const label of dataset.labels) counts[label]++;
+  return counts;
+}
+
+/** Indices of the images of each class, indexed by label, in dataset order. */
+export function indicesByClass(labels: Int32Array, classCount: number): Int32Array[] {
+  const counts = new Int32Array(classCount);
+  for (const label of labels) counts[label]++;
+  const groups = Array.from(counts, (count) => new Int32Array(count));
+  const filled = new Int32Array(classCount);
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    groups[label][filled[label]++] = i;
+  }
+  return groups;
+}
+
+/**
+ * Bytes backed by a SharedArrayBuffer, so the loader's worker can read them without a copy.
+ * Falls back to an ordinary buffer where SharedArrayBuffer is unavailable.
+ */
+export function sharedBytes(length: number): Uint8Array {
+  if (typeof SharedArrayBuffer === 'function') return new Uint8Array(new SharedArrayBuffer(length));
+  return new Uint8Array(length);
+}
+
+/**
+ * Checks shapes, lengths and label ranges; `origin` (a file or a description) starts the message.
+ */
+export function validateDataset(dataset: ImageDataset, origin = 'dataset'): ImageDataset {
+  const { images, labels, height, width, channels, classes } = dataset;
+  for (const [name, value] of [['height', height], ['width', width], ['channels', channels]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`${origin}: Expected positive integer for ${name} but received ${value}`);
+    }
+  }
+  if (!(images instanceof Uint8Array)) throw new TypeError(`${origin}: Expected Uint8Array for images`);
+  if (!(labels instanceof Int32Array)) throw new TypeError(`${origin}: Expected Int32Array for labels`);
+  if (!Array.isArray(classes) || classes.some((c) => typeof c !== 'string')) {
+    throw new TypeError(`${origin}: Expected an array of strings for classes`);
+  }
+  const perImage = height * width * channels;
+  if (images.length !== labels.length * perImage) {
+    throw new RangeError(
+      `${origin}: ${labels.length} labels need ${labels.length * perImage} image bytes ` +
+        `(${height}x${width}x${channels} each) but received ${images.length}`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (label < 0 || label >= classes.length) {
+      throw new RangeError(`${origin}: label ${label} of image ${i} is outside 0..${classes.length - 1}`);
+    }
+  }
+  return dataset;
+}
+
+/**
+ * A new dataset holding the given images in the given order (copied). With `relabel`, old labels
+ * map to new ones and `classes` becomes the new class list.
+ */
+export function subsetDataset(
+  dataset: ImageDataset,
+  indices: ArrayLike<number>,
+  relabel?: { labelMap: ArrayLike<number>; classes: string[] },
+): ImageDataset {
+  const perImage = imageSize(dataset);
+  const count = dataset.labels.length;
+  const images = sharedBytes(indices.length * perImage);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    checkInteger('index', index, 0, count - 1);
+    images.set(dataset.images.subarray(index * perImage, (index + 1) * perImage), i * perImage);
+    const label = dataset.labels[index];
+    labels[i] = relabel ? relabel.labelMap[label] : label;
+  }
+  return {
+    images,
+    labels,
+    height: dataset.height,
+    width: dataset.width,
+    channels: dataset.channels,
+    classes: relabel ? [...relabel.classes] : [...dataset.classes],
+  };
+}
+
+/** Appends datasets of identical shape and class list. */
+export function concatDatasets(parts: ImageDataset[]): ImageDataset {
+  if (parts.length === 0) throw new RangeError('Expected at least one dataset to concatenate but received 0');
+  const [first] = parts;
+  for (const part of parts) {
+    if (part.height !== first.height || part.width !== first.width || part.channels !== first.channels) {
+      throw new RangeError(
+        `Cannot concatenate datasets of shape ${part.height}x${part.width}x${part.channels} and ${first.height}x${first.width}x${first.channels}`,
+      );
+    }
+    if (part.classes.join('\n') !== first.classes.join('\n')) {
+      throw new RangeError('Cannot concatenate datasets with different class lists');
+    }
+  }
+  const images = sharedBytes(parts.reduce((n, p) => n + p.images.length, 0));
+  const labels = new Int32Array(parts.reduce((n, p) => n + p.labels.length, 0));
+  let imageOffset = 0;
+  let labelOffset = 0;
+  for (const part of parts) {
+    images.set(part.images, imageOffset);
+    labels.set(part.labels, labelOffset);
+    imageOffset += part.images.length;
+    labelOffset += part.labels.length;
+  }
+  return { images, labels, height: first.height, width: first.width, channels: first.channels, classes: [...first.classes] };
+}

@@ -1,0 +1,220 @@
+// A small streaming reader for tar archives (plain or gzip-compressed), enough for dataset
+// archives: ustar headers in 512-byte blocks, GNU long names ('L') and pax extended headers ('x').
+// Entries are yielded one at a time so a 60,000-file archive never sits whole in memory.
+
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { DataFileError } from './data-error.js';
+
+const BLOCK = 512;
+
+export interface TarEntry {
+  /** Path inside the archive, '/'-separated, without a leading './'. */
+  path: string;
+  type: 'file' | 'directory' | 'other';
+  size: number;
+  /** Contents of a file entry; empty for other types. */
+  data: Buffer;
+}
+
+/** Hands out exactly n bytes at a time from a stream of chunks of any size. */
+class ByteQueue {
+  private readonly chunks: Buffer[] = [];
+  private head = 0;
+  private available = 0;
+  private ended = false;
+
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  /** Exactly n bytes, or fewer only when the stream ended first (empty at a clean end). */
+  async read(n: number): Promise<Buffer> {
+    while (this.available < n && !this.ended) {
+      const next = await this.source.next();
+      if (next.done) {
+        this.ended = true;
+      } else if (next.value.length > 0) {
+        this.chunks.push(next.value);
+        this.available += next.value.length;
+      }
+    }
+    const take = Math.min(n, this.available);
+    const first = this.chunks[0];
+    if (take > 0 && first.length - this.head >= take) {
+      const out = first.subarray(this.head, this.head + take);
+      this.consume(take);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(take);
+    let filled = 0;
+    while (filled < take) {
+      const chunk = this.chunks[0];
+      const count = Math.min(take - filled, chunk.length - this.head);
+      chunk.copy(out, filled, this.head, this.head + count);
+      filled += count;
+      this.consume(count);
+    }
+    return out;
+  }
+
+  private consume(count: number): void {
+    this.head += count;
+    this.available -= count;
+    if (this.head === this.chunks[0].length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+}
+
+function readString(block: Buffer, offset: number, length: number): string {
+  const end = block.indexOf(0, offset);
+  return block.toString('utf8', offset, end === -1 || end > offset + length ? offset + length : end);
+}
+
+/** Octal as ustar writes it, or GNU base-256 (high bit set) for sizes past 8 GiB. */
+function readNumber(block: Buffer, offset: number, length: number): number {
+  if (block[offset] & 0x80) {
+    let value = block[offset] & 0x7f;
+    for (let i = offset + 1; i < offset + length; i++) value = value * 256 + block[i];
+    return value;
+  }
+  const text = readString(block, offset, length).trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) return Number.NaN;
+  return parseInt(text, 8);
+}
+
+function headerChecksumMatches(block: Buffer): boolean {
+  const stored = readNumber(block, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** pax records: "<length> <key>=<value>\n" repeated. */
+function parsePax(data: Buffer, file: string): Map<string, string> {
+  const records = new Map<string, string>();
+  let offset = 0;
+  while (offset < data.length) {
+    const space = data.indexOf(0x20, offset);
+    const length = space === -1 ? Number.NaN : parseInt(data.toString('ascii', offset, space), 10);
+    if (!Number.isInteger(length) || length <= 0 || offset + length > data.length) {
+      throw new DataFileError(file, `corrupt tar archive: malformed pax header record at byte ${offset}`);
+    }
+    const record = data.toString('utf8', space + 1, offset + length - 1);
+    const equals = record.indexOf('=');
+    if (equals > 0) records.set(record.slice(0, equals), record.slice(equals + 1));
+    offset += length;
+  }
+  return records;
+}
+
+function normalisePath(path: string): string {
+  return path.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+}
+
+/**
+ * Tar entries from a stream of uncompressed tar bytes; `file` names the archive in errors.
+ */
+export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: string): AsyncGenerator<TarEntry> {
+  const queue = new ByteQueue(chunks[Symbol.asyncIterator]());
+  let longName: string | undefined;
+  let pax: Map<string, string> | undefined;
+  let position = 0;
+  for (;;) {
+    const header = await queue.read(BLOCK);
+    if (header.length === 0) {
+      // Some writers omit the two zero blocks that end an archive; a clean end at a block boundary is accepted.
+      if (longName !== undefined || pax !== undefined) {
+        throw new DataFileError(file, 'truncated tar archive: it ends after an extended header');
+      }
+      return;
+    }
+    if (header.length < BLOCK) {
+      throw new DataFileError(file, `truncated tar archive: it ends inside a header at byte ${position}`);
+    }
+    if (isZeroBlock(header)) return;
+    if (!headerChecksumMatches(header)) {
+      throw new DataFileError(file, `corrupt tar archive: header checksum mismatch at byte ${position}`);
+    }
+    const typeFlag = String.fromCharCode(header[156]);
+    const headerSize = readNumber(header, 124, 12);
+    if (!Number.isSafeInteger(headerSize) || headerSize < 0) {
+      throw new DataFileError(file, `corrupt tar archive: invalid entry size at byte ${position}`);
+    }
+    let size = headerSize;
+    if (pax?.has('size') && typeFlag !== 'x' && typeFlag !== 'L') size = Number(pax.get('size'));
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    const body = await queue.read(padded);
+    if (body.length < padded) {
+      throw new DataFileError(file, `truncated tar archive: entry at byte ${position} needs ${size} bytes but the archive ends`);
+    }
+    position += BLOCK + padded;
+    const data = body.subarray(0, size);
+
+    if (typeFlag === 'L') {
+      longName = readString(data, 0, data.length);
+      continue;
+    }
+    if (typeFlag === 'x') {
+      pax = parsePax(data, file);
+      continue;
+    }
+    if (typeFlag === 'g' || typeFlag === 'K') continue;
+
+    let path = readString(header, 0, 100);
+    const magic = header.toString('ascii', 257, 262);
+    if (magic === 'ustar') {
+      const prefix = readString(header, 345, 155);
+      if (prefix) path = `${prefix}/${path}`;
+    }
+    if (longName !== undefined) path = longName;
+    if (pax?.has('path')) path = pax.get('path')!;
+    longName = undefined;
+    pax = undefined;
+
+    const type = typeFlag === '0' || typeFlag === '\0' || typeFlag === '7' ? 'file' : typeFlag === '5' ? 'directory' : 'other';
+    yield { path: normalisePath(path), type, size, data: type === 'file' ? data : Buffer.alloc(0) };
+  }
+}
+
+async function isGzipFile(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Entries of a .tar or .tar.gz file (compression detected from the gzip magic bytes). */
+export async function* readTarFile(file: string): AsyncGenerator<TarEntry> {
+  const gzip = await isGzipFile(file);
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  // pipeline destroys both streams on error or early exit, so errors surface in the loop below.
+  const stream: Readable = gzip ? pipeline(input, createGunzip({ chunkSize: 1 << 20 }), () => {}) : input;
+  try {
+    yield* readTarEntries(stream as AsyncIterable<Buffer>, file);
+  } catch (error) {
+    if (error instanceof DataFileError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code?.startsWith('Z_') ? 'corrupt or truncated gzip data' : 'cannot read archive';
+    throw new DataFileError(file, `${reason} (${(error as Error).message})`, { cause: error });
+  } finally {
+    stream.destroy();
+  }
+}
