@@ -77,7 +77,8 @@ export function checkSeriesList(name: string, list: unknown): asserts list is re
 
 /** Data range padded by `margin` of its span; a zero span gets a small symmetric range instead. */
 export function paddedDomain(min: number, max: number, margin = 0.05): [number, number] {
-  if (max > min) {
+  // A span lost in floating-point noise (0.7 vs 0.70000001) would give unreadable ticks: treat it as constant.
+  if (max - min > Math.max(Math.abs(min), Math.abs(max)) * 1e-9) {
     const pad = (max - min) * margin;
     return [min - pad, max + pad];
   }

@@ -27,14 +27,26 @@ export function niceTicks(min: number, max: number, target = 6, integerOnly = fa
   return { values, step };
 }
 
-/** Formats tick labels with just enough decimals for the step, so labels in one axis agree. */
+/** Decimals needed to write multiples of `step` exactly: 0.1 → 1, 0.25 → 2, 5 → 0. */
+function stepDecimals(step: number): number {
+  const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
+  return Math.abs(Number(step.toFixed(decimals)) - step) > step * 1e-6 ? decimals + 1 : decimals;
+}
+
+/**
+ * Formats tick labels with just enough digits for the step, so neighbouring labels always differ;
+ * exponent form only for very large or very small magnitudes.
+ */
 export function formatTick(value: number, step: number): string {
   if (value === 0) return '0';
   const magnitude = Math.max(Math.abs(value), step);
-  if (magnitude >= 1e6 || step < 1e-5) return value.toExponential(2).replace(/\.?0+e/, 'e').replace(/^-/, '\u2212');
-  const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
-  // A step like 0.25 or 2.5 needs one decimal more than its power of ten suggests.
-  const needed = Math.abs(Number(step.toFixed(decimals)) - step) > step * 1e-6 ? decimals + 1 : decimals;
+  let text: string;
+  if (magnitude >= 1e6 || magnitude < 1e-4) {
+    const p = Math.floor(Math.log10(Math.abs(value))) - Math.floor(Math.log10(step)) + (stepDecimals(step / 10 ** Math.floor(Math.log10(step))) > 0 ? 1 : 0);
+    text = value.toExponential(Math.min(15, Math.max(0, p))).replace(/\.?0+e/, 'e');
+  } else {
+    text = value.toFixed(stepDecimals(step));
+  }
   // A typographic minus, as matplotlib draws it: a hyphen looks too short next to digits.
-  return value.toFixed(needed).replace(/^-/, '\u2212');
+  return text.replace(/^-/, '\u2212');
 }

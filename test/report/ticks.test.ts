@@ -15,4 +15,10 @@ test('tick labels share decimals for the step and use a typographic minus', () =
   assert.equal(formatTick(10, 5), '10');
   assert.equal(formatTick(-2, 1), '\u22122');
   assert.equal(formatTick(2e6, 1e6), '2e+6');
+  assert.equal(formatTick(1.25e6, 2.5e5), '1.25e+6');
+  assert.equal(formatTick(-1.5e-6, 5e-7), '\u22121.5e-6');
+  // Neighbouring ticks of a very narrow range must still differ.
+  const { values, step } = niceTicks(0.7, 0.70000001, 5);
+  const labels = values.map((v) => formatTick(v, step));
+  assert.equal(new Set(labels).size, labels.length);
 });
