@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libtorch (CPU, oneDNN) and a fast BLAS: without libopenblas0-pthread libtorch falls back to
-# Debian's reference BLAS, ~20x slower on matmul. python3-numpy reads safetensors in an interop test.
-packages=(libtorch-dev libopenblas0-pthread python3-numpy g++ make python3)
+# Debian's reference BLAS, ~20x slower on matmul. python3-numpy reads safetensors in an interop test;
+# fonts-dejavu-core gives the PNG charts their text.
+packages=(libtorch-dev libopenblas0-pthread python3-numpy fonts-dejavu-core g++ make python3)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ -z "${LIBTORCH:-}" ] && [ ${#missing[@]} -gt 0 ]; then

@@ -10,3 +10,5 @@ export { setNumThreads, getNumThreads, torchVersion, parallelInfo, buildConfig }
 export * as F from './nn/functional.js';
 export { Optimizer, Adam, AdamW, SGD, type AdamOptions, type SGDOptions } from './optim/optimizer.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './serialize/safetensors.js';
+export * as nn from './nn/index.js';
+export { Module, type StateDict } from './nn/module.js';

@@ -50,6 +50,20 @@ export class Tensor {
     return this.#handle === null;
   }
 
+  /**
+   * Makes this tensor refer to other's storage and releases its own (other is consumed). Used to
+   * move module parameters between devices while everything that holds this Tensor keeps it.
+   */
+  replaceWith_(other: Tensor): this {
+    const next = other.handle;
+    other.#handle = null;
+    this.dispose();
+    this.#handle = next;
+    this.#shape = undefined;
+    this.#dtype = undefined;
+    return this;
+  }
+
   /** Releases the native memory now. Safe to call more than once. */
   dispose(): void {
     if (this.#handle !== null) {

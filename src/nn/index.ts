@@ -1,0 +1,8 @@
+// Neural-network building blocks: re-exports only.
+export { Module, type StateDict } from './module.js';
+export { Conv2d, ConvTranspose2d, type Conv2dConfig, type ConvTranspose2dConfig } from './conv.js';
+export { BatchNorm1d, BatchNorm2d, KERAS_BN, type BatchNormConfig } from './batchnorm.js';
+export { Linear, type LinearConfig } from './linear.js';
+export * from './simple-layers.js';
+export { Sequential, Residual } from './containers.js';
+export { type InitScheme, glorotUniform, torchDefaultWeight, uniform } from './init.js';
