@@ -122,7 +122,7 @@ function parsePax(data: Buffer, file: string): Map<string, string> {
 }
 
 function normalisePath(path: string): string {
-  return path.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return path.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 /**
