@@ -12,3 +12,4 @@ export { Optimizer, Adam, AdamW, SGD, type AdamOptions, type SGDOptions } from '
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './serialize/safetensors.js';
 export * as nn from './nn/index.js';
 export { Module, type StateDict } from './nn/module.js';
+export * as models from './models/index.js';

@@ -1,5 +1,6 @@
 // Named tensors in the safetensors format (8-byte header length, JSON header, raw little-endian data),
 // readable by Python's safetensors. https://github.com/huggingface/safetensors#format
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { native } from '../binding/native.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -13,10 +14,15 @@ const MAX_HEADER = 100 * 1024 * 1024;
 
 interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
 
-/** Encodes named tensors (and string metadata) as one safetensors buffer. */
-export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Buffer {
+/** The metadata key under which the SHA-256 of the data section is stored, when asked for. */
+export const CHECKSUM_KEY = 'deepmetric.sha256';
+
+/**
+ * Encodes named tensors (and string metadata) as one safetensors buffer. With checksum, the
+ * SHA-256 of the data section goes into the metadata, and decoding verifies it.
+ */
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, opts: { checksum?: boolean } = {}): Buffer {
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
@@ -26,6 +32,13 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     chunks.push(bytes);
     offset += bytes.length;
   }
+  const meta = { ...metadata };
+  if (opts.checksum) {
+    const hash = createHash('sha256');
+    for (const c of chunks) hash.update(c);
+    meta[CHECKSUM_KEY] = hash.digest('hex');
+  }
+  if (Object.keys(meta).length > 0) header.__metadata__ = meta;
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.alloc(8);
@@ -48,6 +61,11 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const expected = metadata[CHECKSUM_KEY];
+  if (expected !== undefined) {
+    const actual = createHash('sha256').update(buf.subarray(dataStart)).digest('hex');
+    if (actual !== expected) throw bad(`its data checksum does not match (expected ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…): the file is corrupted or truncated`);
+  }
   const tensors: Record<string, Tensor> = {};
   try {
     for (const [name, value] of Object.entries(header)) {
@@ -73,8 +91,8 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
 }
 
 /** Writes named tensors to path atomically. */
-export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  writeFileAtomicSync(path, encodeSafetensors(tensors, metadata));
+export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, opts: { checksum?: boolean } = {}): void {
+  writeFileAtomicSync(path, encodeSafetensors(tensors, metadata, opts));
 }
 
 export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
