@@ -137,6 +137,7 @@ async function decodeSplits(source: ResolvedSource, splits: CifarSplit[], option
 
 export function loadCifar10(options: Cifar10Options & { split: CifarSplit }): Promise<ImageDataset>;
 export function loadCifar10(options?: Cifar10Options & { split?: 'both' }): Promise<Cifar10Splits>;
+export function loadCifar10(options?: Cifar10Options): Promise<ImageDataset | Cifar10Splits>;
 export async function loadCifar10(options: Cifar10Options = {}): Promise<ImageDataset | Cifar10Splits> {
   const split = checkOneOf('split', options.split ?? 'both', ['train', 'test', 'both'] as const);
   const splits: CifarSplit[] = split === 'both' ? ['train', 'test'] : [split];

@@ -5,20 +5,33 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadCifar10, resolveCifar10Source } from '../../src/data/cifar10.js';
 import { DataFileError } from '../../src/data/data-error.js';
 import { downloadFile, md5OfFile, verifyMd5 } from '../../src/data/download.js';
-import { makeTempDir, noiseBytes } from './fixtures.js';
+import { cifarRecords, makeTempDir, noiseBytes, writeTar } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir();
 const payload = noiseBytes(300_000, 11);
 const payloadMd5 = createHash('md5').update(payload).digest('hex');
+const cifar = cifarRecords([1, 2, 3], 5);
+const cifarArchive = writeTar(
+  ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'].map((name) => ({
+    path: `cifar-10-batches-bin/${name}`,
+    data: cifar.bytes,
+  })),
+  { gzip: true },
+);
+const cifarMd5 = createHash('md5').update(cifarArchive).digest('hex');
 let server: Server;
 let base = '';
 
 before(async () => {
   // A real local HTTP server stands in for the internet, which this machine cannot reach.
   server = createServer((request, response) => {
-    if (request.url === '/data.bin') {
+    if (request.url === '/cifar/cifar-10-binary.tar.gz') {
+      response.writeHead(200, { 'content-length': cifarArchive.length });
+      response.end(cifarArchive);
+    } else if (request.url === '/data.bin') {
       response.writeHead(200, { 'content-length': payload.length });
       response.end(payload);
     } else if (request.url === '/short.bin') {
@@ -71,5 +84,29 @@ describe('download and checksum', () => {
     await assert.rejects(verifyMd5(file, 'c32a1d4ab5d03f1284b67883e8d87530'), (error: Error) =>
       error instanceof DataFileError && error.file === file && /MD5 is [0-9a-f]{32} but expected c32a1d4ab5d03f1284b67883e8d87530/.test(error.message));
     assert.ok(existsSync(file));
+  });
+
+  it('loadCifar10 downloads a URL source into the cache folder, verifies it, then reuses it', async () => {
+    const cacheDir = join(dir, 'cifar-cache');
+    const url = `${base}/cifar/cifar-10-binary.tar.gz`;
+    await assert.rejects(loadCifar10({ source: url, cacheDir, progress: false }), /checksum mismatch/, 'the official MD5 applies to the official file name');
+    assert.ok(!existsSync(join(cacheDir, 'downloads', 'cifar-10-binary.tar.gz')));
+    const { train, test } = await loadCifar10({ source: url, cacheDir, md5: cifarMd5, progress: false });
+    assert.equal(train.labels.length, 15);
+    assert.deepEqual([...test.labels], [1, 2, 3]);
+    assert.deepEqual(Buffer.from(test.images), Buffer.from(cifar.nhwc));
+    const downloaded = join(cacheDir, 'downloads', 'cifar-10-binary.tar.gz');
+    assert.ok(existsSync(downloaded));
+    // With no source given, a previous download in the cache folder is the first default.
+    const saved = process.env.DEEPMETRIC_CIFAR10;
+    delete process.env.DEEPMETRIC_CIFAR10;
+    try {
+      assert.equal(await resolveCifar10Source({ cacheDir }), downloaded);
+      process.env.DEEPMETRIC_CIFAR10 = '/some/where.tar.gz';
+      assert.equal(await resolveCifar10Source({ cacheDir }), '/some/where.tar.gz');
+    } finally {
+      if (saved === undefined) delete process.env.DEEPMETRIC_CIFAR10;
+      else process.env.DEEPMETRIC_CIFAR10 = saved;
+    }
   });
 });
