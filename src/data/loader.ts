@@ -66,6 +66,7 @@ class WorkerPreparer implements BatchPreparer {
   private readonly pending = new Map<number, { resolve: (batch: Batch) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private failure: Error | undefined;
+  private closing = false;
 
   constructor(private readonly source: BatchSource) {
     this.worker = new Worker(new URL('./augment-worker.js', import.meta.url));
@@ -73,6 +74,8 @@ class WorkerPreparer implements BatchPreparer {
     this.worker.on('error', (error) => this.failAll(error));
     this.worker.on('exit', (code) => this.failAll(new Error(`DataLoader worker exited with code ${code}`)));
     this.worker.postMessage({ type: 'init', source } satisfies WorkerRequest);
+    // Referenced only while a batch is awaited, so an abandoned iterator cannot keep the process alive.
+    this.worker.unref();
   }
 
   prepare(indices: Int32Array, seed: number): Promise<Batch> {
@@ -80,12 +83,15 @@ class WorkerPreparer implements BatchPreparer {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.worker.ref();
       this.worker.postMessage({ type: 'batch', id, indices, seed } satisfies WorkerRequest);
     });
   }
 
   async close(): Promise<void> {
     this.failure ??= new Error('DataLoader worker closed');
+    this.closing = true;
+    this.worker.ref(); // keeps the event loop alive until the exit this awaits
     await this.worker.terminate();
   }
 
@@ -93,6 +99,7 @@ class WorkerPreparer implements BatchPreparer {
     const entry = this.pending.get(reply.id);
     if (!entry) return;
     this.pending.delete(reply.id);
+    if (this.pending.size === 0 && !this.closing) this.worker.unref();
     if ('error' in reply) {
       entry.reject(new Error(`DataLoader worker failed to prepare a batch: ${reply.error}`));
       return;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Batch } from '../../src/data/batch-assembly.js';
 import { ShuffledBatchSampler } from '../../src/data/batch-sampler.js';
@@ -6,6 +9,7 @@ import type { ImageDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { MPerClassSampler } from '../../src/data/m-per-class-sampler.js';
 import { CIFAR10_AUGMENT } from '../../src/data/transforms.js';
+import { makeTempDir } from './fixtures.js';
 
 /** 4x4 RGB images whose every byte is the image index, so batches can be traced. */
 function traceable(count: number, classCount: number): ImageDataset {
@@ -102,6 +106,27 @@ describe('DataLoader', () => {
       assert.equal(batch.size, 5);
       break;
     }
+  });
+
+  it('lets the process exit when an iterator is abandoned mid-epoch', () => {
+    const loaderModule = new URL('../../src/data/loader.js', import.meta.url).href;
+    const script = `
+      const { DataLoader } = await import(${JSON.stringify(loaderModule)});
+      const images = new Uint8Array(40 * 12);
+      const labels = new Int32Array(40);
+      const iterator = new DataLoader({ images, labels, height: 2, width: 2, channels: 3, classes: ['x'] }, { batchSize: 4 }).epoch(0);
+      const { value } = await iterator.next();
+      console.log('got', value.size);`;
+    const { dir, cleanup } = makeTempDir();
+    const file = join(dir, 'abandon.mjs');
+    writeFileSync(file, script);
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT; // otherwise the child reports to this test runner instead of running
+    const result = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000, env });
+    cleanup();
+    assert.equal(result.signal, null, 'the child process had to be killed');
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'got 4');
   });
 
   it('uses a sampler instead of shuffling', async () => {
