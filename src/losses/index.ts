@@ -1,0 +1,21 @@
+// Metric-learning heads and losses: re-exports only.
+export { Head, type HeadConfig } from './head.js';
+export { ClassificationHead } from './classification-head.js';
+export { createHead, HEAD_NAMES } from './registry.js';
+export { SoftmaxHead, type SoftmaxHeadConfig } from './softmax-head.js';
+export { L2SoftmaxHead, l2SoftmaxAlphaLow, type L2SoftmaxHeadConfig } from './l2-softmax-head.js';
+export { MarginSoftmaxHead, type MarginSoftmaxHeadConfig } from './margin-softmax-head.js';
+export { NormalizedSoftmaxHead, type NormalizedSoftmaxHeadConfig } from './normalized-softmax-head.js';
+export { CosFaceHead, type CosFaceHeadConfig } from './cosface-head.js';
+export { ArcFaceHead, type ArcFaceHeadConfig } from './arcface-head.js';
+export { SphereFaceHead, type SphereFaceHeadConfig } from './sphereface-head.js';
+export { AdaCosHead, adaCosFixedScale, type AdaCosHeadConfig } from './adacos-head.js';
+export { SubCenterArcFaceHead, type SubCenterArcFaceHeadConfig } from './subcenter-arcface-head.js';
+export { PairLoss, pairwiseEuclidean, pairwiseCosineSimilarity } from './pair-loss.js';
+export { ContrastiveLoss, type ContrastiveLossConfig, type PairDistance } from './contrastive-loss.js';
+export { TripletMarginLoss, type TripletMarginLossConfig } from './triplet-margin-loss.js';
+export { mineTriplets, TRIPLET_MINING, type TripletMining, type Triplets } from './triplet-miner.js';
+export { MultiSimilarityLoss, type MultiSimilarityLossConfig } from './multi-similarity-loss.js';
+export { multiSimilarityMine } from './multi-similarity-miner.js';
+export { CenterLoss, type CenterLossConfig } from './center-loss.js';
+export { SoftmaxCenterHead, type SoftmaxCenterHeadConfig } from './softmax-center-head.js';
