@@ -13,3 +13,4 @@ export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors 
 export * as nn from './nn/index.js';
 export { Module, type StateDict } from './nn/module.js';
 export * as models from './models/index.js';
+export * as data from './data/index.js';

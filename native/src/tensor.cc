@@ -189,10 +189,16 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   DM_FN(exports, "fromData", {
     // (typedArray, dtype, shape, device)
     if (!info[0].IsTypedArray()) throw ArgError("expected a TypedArray");
+    // The C API gives the data pointer for SharedArrayBuffer-backed arrays too (data loaders use them).
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_value arraybuffer;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[0], &type, &length, &data, &arraybuffer, &offset), Napi::Value());
     auto ta = info[0].As<Napi::TypedArray>();
     auto dtype = DtypeArg(info, 1);
     auto shape = IntListArg(info, 2);
-    auto bytes = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    auto bytes = static_cast<uint8_t*>(data);
     int64_t numel = 1;
     for (auto s : shape) numel *= s;
     size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);

@@ -122,6 +122,19 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Stores every 4-d parameter (conv kernels) channels-last, matching channels-last inputs so
+   * libtorch's kernels need no per-step layout conversion. Call before creating the optimizer.
+   */
+  toChannelsLast(): this {
+    noGrad(() => {
+      for (const [, p] of this.namedParameters()) {
+        if (p.ndim === 4 && !p.isContiguous('channels_last')) p.replaceWith_(p.contiguous('channels_last')).requiresGrad_(true);
+      }
+    });
+    return this;
+  }
+
   /** Number of parameter elements; with buffers, counts running statistics as Keras does. */
   countParameters(opts: { trainableOnly?: boolean; includeBuffers?: boolean } = {}): number {
     const tensors = opts.includeBuffers ? [...this.namedParameters(), ...this.namedBuffers()] : this.namedParameters();

@@ -1,0 +1,107 @@
+// `deepmetric compare`: the seed experiment — one backbone trained with each head, validation
+// accuracy curves on one chart, and each head's best validation accuracy.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { train, type EpochRecord } from '../train/trainer.js';
+import { lineChart } from '../report/line-chart.js';
+import { writeChart } from '../report/png.js';
+import { HtmlReport } from '../report/html-report.js';
+import { formatTable } from '../util/table.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, trainConfig } from './experiment.js';
+import { runInfo, type RunInfo } from './run-info.js';
+
+export const compareSpec: CommandSpec = {
+  name: 'compare',
+  summary: 'Train one backbone with each head (default: softmax vs L2-softmax) and compare validation accuracy',
+  options: {
+    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to compare (any from the losses registry)' },
+    out: { type: 'string', default: 'runs/compare', description: 'Output folder: results.json, val_acc.svg/png, report.html, checkpoints' },
+    ...TRAINING_OPTIONS,
+  },
+  examples: [
+    'deepmetric compare --epochs 3 --max-train 10000',
+    'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
+    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000   # the seed\'s full budget',
+  ],
+};
+
+export interface HeadResult {
+  name: string;
+  config: Record<string, unknown>;
+  best_val_acc: number;
+  best_epoch: number;
+  final_val_acc: number;
+  train_seconds: number;
+  history: EpochRecord[];
+}
+
+export interface CompareResults extends RunInfo {
+  schema: 'deepmetric/compare-results/1';
+  dataset: { source: string; train_size: number; val_size: number; classes: string[] };
+  config: Record<string, unknown>;
+  heads: HeadResult[];
+}
+
+export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv)): Promise<CompareResults> {
+  const heads = o.heads as string[];
+  checkHeadNames(heads);
+  applyRuntime(o);
+  const out = resolve(o.out as string);
+  mkdirSync(out, { recursive: true });
+  const data = await loadExperimentData(o);
+  const config = trainConfig(o);
+  process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
+    `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
+  const results: HeadResult[] = [];
+  for (const name of heads) {
+    const { model, head } = buildModel(o, name, data.train.classes.length);
+    try {
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name });
+      results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
+      if (r.interrupted) {
+        process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
+        break;
+      }
+    } finally {
+      model.dispose();
+      head.dispose();
+    }
+  }
+  const results_: CompareResults = {
+    schema: 'deepmetric/compare-results/1',
+    ...runInfo(['compare', ...argv]),
+    dataset: { source: data.source, train_size: data.train.labels.length, val_size: data.val.labels.length, classes: data.train.classes },
+    config: { backbone: o.backbone, alpha: o.alpha, ...config },
+    heads: results,
+  };
+  await writeCompareOutputs(out, results_);
+  process.stdout.write(`${resultTable(results_)}\n\nWrote ${join(out, 'results.json')}, val_acc.svg/png and report.html\n`);
+  return results_;
+}
+
+function resultTable(r: CompareResults): string {
+  return formatTable(r.heads.map((h) => ({
+    head: h.name, best_val_acc: h.best_val_acc, best_epoch: h.best_epoch, final_val_acc: h.final_val_acc,
+    epochs: h.history.length, train_minutes: h.train_seconds / 60,
+  })), { digits: 4 });
+}
+
+export async function writeCompareOutputs(out: string, r: CompareResults): Promise<void> {
+  await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  const withHistory = r.heads.filter((h) => h.history.length > 0);
+  if (withHistory.length === 0) return;
+  const svg = lineChart(withHistory.map((h) => ({ label: `${h.name} (best ${h.best_val_acc.toFixed(4)})`, x: h.history.map((e) => e.epoch), y: h.history.map((e) => e.val_acc) })),
+    { title: 'Validation accuracy per epoch', xLabel: 'epoch', yLabel: 'validation accuracy' });
+  await writeChart(out, 'val_acc', svg);
+  const report = new HtmlReport({ title: 'deepmetric compare', subtitle: r.command })
+    .config({ ...r.config, dataset: r.dataset.source, train_size: r.dataset.train_size, val_size: r.dataset.val_size, threads: r.threads, ...r.versions }, { heading: 'Configuration' })
+    .table(r.heads.map((h) => ({ head: h.name, best_val_acc: h.best_val_acc, best_epoch: h.best_epoch, final_val_acc: h.final_val_acc, train_minutes: h.train_seconds / 60 })),
+      { heading: 'Results', digits: 4, highlight: { column: 'best_val_acc', best: 'max' } })
+    .figure(svg, { heading: 'Validation accuracy', caption: 'Validation accuracy after each epoch, one curve per head.' });
+  for (const h of r.heads) {
+    report.table(h.history.map((e) => ({ ...e })), { heading: `History: ${h.name}`, digits: 4 });
+  }
+  await report.write(join(out, 'report.html'));
+}

@@ -1,0 +1,38 @@
+// `deepmetric info`: versions, threads, BLAS/OpenMP setup and devices.
+import { torchVersion, getNumThreads, parallelInfo } from '../tensor/runtime.js';
+import { cudaAvailable } from '../tensor/device.js';
+import { native } from '../binding/native.js';
+import { type CommandSpec, parseOptions } from './args.js';
+import { runInfo } from './run-info.js';
+
+export const infoSpec: CommandSpec = {
+  name: 'info',
+  summary: 'Print versions, threads and devices',
+  options: { json: { type: 'boolean', description: 'Print JSON instead of text' } },
+};
+
+export function infoCommand(argv: string[]): void {
+  const o = parseOptions(infoSpec, argv);
+  const r = runInfo(['info', ...argv]);
+  const info = {
+    deepmetric: r.versions.deepmetric,
+    libtorch: torchVersion(),
+    node: r.versions.node,
+    threads: getNumThreads(),
+    devices: ['cpu', ...(cudaAvailable() ? Array.from({ length: native.cudaDeviceCount() }, (_, i) => `cuda:${i}`) : [])],
+    parallel: parallelInfo().trim(),
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write([
+    `deepmetric ${info.deepmetric}`,
+    `libtorch   ${info.libtorch}`,
+    `node       ${info.node}`,
+    `threads    ${info.threads} (set DEEPMETRIC_NUM_THREADS or --threads to change)`,
+    `devices    ${info.devices.join(', ')}${cudaAvailable() ? '' : ' (this libtorch has no CUDA)'}`,
+    '',
+    info.parallel,
+  ].join('\n') + '\n');
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The `deepmetric` command: dispatches to one file per command; every command has --help.
+import { helpText, parseOptions, UsageError, type CommandSpec } from './args.js';
+import { infoCommand, infoSpec } from './info.js';
+import { compareCommand, compareSpec } from './compare.js';
+
+interface Command {
+  spec: CommandSpec;
+  run(argv: string[]): Promise<unknown> | unknown;
+}
+
+const COMMANDS: Record<string, Command> = {
+  info: { spec: infoSpec, run: infoCommand },
+  compare: { spec: compareSpec, run: compareCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
+  return ['deepmetric — deep metric learning for TypeScript on libtorch', '', 'Usage: deepmetric <command> [options]', '', 'Commands:',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.spec.summary}`), '', "Run 'deepmetric <command> --help' for a command's options."].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`deepmetric: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    if (parseOptions(command.spec, rest).help) {
+      process.stdout.write(`${helpText(command.spec)}\n`);
+      return 0;
+    }
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`deepmetric ${name}: ${e.message}\nRun 'deepmetric ${name} --help' for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`deepmetric ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.DEEPMETRIC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

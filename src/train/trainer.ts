@@ -1,0 +1,245 @@
+// The training loop: epochs of seeded batches, validation every epoch, history, best-model and
+// last checkpoints, early stopping, exact resumption, NaN detection and graceful Ctrl-C.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tidy } from '../tensor/memory.js';
+import { noGrad } from '../tensor/grad-mode.js';
+import { manualSeed } from '../tensor/creation.js';
+import type { Device } from '../tensor/device.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/schedule.js';
+import type { EmbeddingNet } from '../models/embedding-net.js';
+import type { Head } from '../losses/head.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import type { AugmentOptions } from '../data/transforms.js';
+import { ProgressBar } from '../util/progress.js';
+import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
+import { evaluate } from './evaluate.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+
+export interface OptimizerConfig {
+  name: 'adam' | 'adamw' | 'sgd';
+  lr: number;
+  amsgrad?: boolean;
+  weightDecay?: number;
+  momentum?: number;
+  nesterov?: boolean;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerConfig;
+  schedule?: Omit<ScheduleConfig, 'lr'>;
+  seed: number;
+  augment?: AugmentOptions | null;
+  normalization: InputNormalization;
+  /** Stop when validation accuracy has not improved by minDelta for patience epochs. */
+  earlyStopping?: { patience: number; minDelta?: number } | null;
+  device?: Device;
+  /** Drop the last incomplete batch (keeps BatchNorm statistics sane). Default true. */
+  dropLast?: boolean;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  train_acc: number | null;
+  val_loss: number;
+  val_acc: number;
+  lr: number;
+  seconds: number;
+  images_per_s: number;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  bestValAcc: number;
+  bestEpoch: number;
+  finalValAcc: number;
+  trainSeconds: number;
+  stoppedEarly: boolean;
+  interrupted: boolean;
+}
+
+export interface TrainRun {
+  model: EmbeddingNet;
+  head: Head;
+  train: ImageDataset;
+  val: ImageDataset;
+  config: TrainConfig;
+  /** Checkpoints go here: last.ckpt (every epoch, and on interrupt) and best.ckpt. */
+  dir: string;
+  /** Continue from dir/last.ckpt when it exists. */
+  resume?: boolean;
+  /** Label for progress and log lines. */
+  label?: string;
+  log?: (line: string) => void;
+  /** Progress output (default stderr); tests pass a sink. */
+  progressStream?: { write(s: string): unknown; isTTY?: boolean };
+  /** Stop after this many optimizer steps in total (tests simulate a killed run with it). */
+  maxSteps?: number;
+}
+
+/** Thrown when the loss stops being finite; the last good checkpoint is kept. */
+export class TrainingDivergedError extends Error {}
+
+interface Progress {
+  stepInEpoch: number;
+  lossSum: number;
+  correct: number;
+  seen: number;
+  seconds: number;
+}
+
+interface Extra {
+  bestValAcc: number;
+  bestEpoch: number;
+  sinceBest: number;
+  stoppedEarly?: boolean;
+  partial?: Progress;
+  trainSeconds: number;
+}
+
+export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, c: OptimizerConfig): Optimizer {
+  switch (c.name) {
+    case 'adam': return new Adam(params, { lr: c.lr, amsgrad: c.amsgrad, weightDecay: c.weightDecay });
+    case 'adamw': return new AdamW(params, { lr: c.lr, amsgrad: c.amsgrad, weightDecay: c.weightDecay });
+    case 'sgd': return new SGD(params, { lr: c.lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+    default: throw new TypeError(`Expected an optimizer among adam, adamw, sgd but received ${JSON.stringify((c as OptimizerConfig).name)}`);
+  }
+}
+
+export async function train(run: TrainRun): Promise<TrainResult> {
+  const { model, head, config: c } = run;
+  const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const label = run.label ?? head.name;
+  const device = c.device ?? 'cpu';
+  const schedule = checkSchedule({ kind: 'constant', ...c.schedule, lr: c.optimizer.lr, epochs: c.schedule?.epochs ?? c.epochs });
+  mkdirSync(run.dir, { recursive: true });
+  const lastPath = join(run.dir, 'last.ckpt');
+  const bestPath = join(run.dir, 'best.ckpt');
+
+  manualSeed(c.seed);
+  model.toChannelsLast();
+  const opt = createOptimizer([...model.parameters(), ...head.parameters()], c.optimizer);
+  let history: EpochRecord[] = [];
+  let startEpoch = 0;
+  let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
+  if (run.resume && existsSync(lastPath)) {
+    const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(lastPath);
+    ckpt.restore({ modules: { model, head }, optimizer: opt });
+    history = ckpt.history ?? [];
+    startEpoch = ckpt.epoch;
+    extra = ckpt.extra as unknown as Extra;
+    log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
+  }
+  const save = (epochsDone: number, partial?: Progress): void => saveCheckpoint(lastPath, {
+    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c, extra: { ...extra, partial },
+  });
+
+  const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+    log(`\n${label}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)`);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  let steps = 0;
+  try {
+    for (let epoch = startEpoch; epoch < c.epochs && !extra.stoppedEarly; epoch++) {
+      const p: Progress = extra.partial ?? { stepInEpoch: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+      extra.partial = undefined;
+      const perEpoch = loader.batchesPerEpoch;
+      const bar = new ProgressBar({ total: perEpoch * c.batchSize, label: `${label} epoch ${epoch + 1}/${c.epochs}`, unit: 'img', stream: run.progressStream });
+      bar.update(p.stepInEpoch * c.batchSize);
+      model.train();
+      head.train();
+      let t0 = performance.now();
+      let index = 0;
+      for await (const batch of loader.epoch(epoch)) {
+        if (index++ < p.stepInEpoch) continue;
+        opt.lr = learningRateAt(schedule, epoch + p.stepInEpoch / perEpoch);
+        const { loss, correct } = tidy(() => {
+          const x = imagesToTensor(batch, c.normalization, device);
+          const y = labelsToTensor(batch.labels, device);
+          opt.zeroGrad();
+          const emb = model.forward(x);
+          const lossT = head.loss(emb, y);
+          const value = lossT.item();
+          if (!Number.isFinite(value)) {
+            throw new TrainingDivergedError(`${label}: the loss became ${value} at epoch ${epoch + 1}, step ${p.stepInEpoch + 1}; ` +
+              `training stopped, and ${existsSync(lastPath) ? lastPath : 'no checkpoint'} holds the last good state. Try a lower learning rate.`);
+          }
+          lossT.backward();
+          opt.step();
+          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) : 0;
+          return { loss: value, correct: right };
+        });
+        p.stepInEpoch++;
+        p.lossSum += loss * batch.size;
+        p.correct += correct;
+        p.seen += batch.size;
+        steps++;
+        bar.tick(batch.size, { loss: p.lossSum / p.seen, ...(head.classifies ? { acc: p.correct / p.seen } : {}) });
+        if (interrupted || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
+          p.seconds += (performance.now() - t0) / 1000;
+          bar.finish();
+          save(epoch, p);
+          if (interrupted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+          return summary(history, extra, true); // stopped before the end: resumable
+        }
+      }
+      p.seconds += (performance.now() - t0) / 1000;
+      bar.finish();
+      t0 = performance.now();
+      const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: head.classifies ? undefined : run.train });
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        train_loss: p.lossSum / p.seen,
+        train_acc: head.classifies ? p.correct / p.seen : null,
+        val_loss: val.loss,
+        val_acc: val.accuracy,
+        lr: opt.lr,
+        seconds: p.seconds,
+        images_per_s: p.seen / p.seconds,
+      };
+      history.push(record);
+      extra.trainSeconds += p.seconds;
+      const improved = val.accuracy > extra.bestValAcc + (c.earlyStopping?.minDelta ?? 0);
+      if (val.accuracy > extra.bestValAcc) {
+        extra.bestValAcc = val.accuracy;
+        extra.bestEpoch = epoch + 1;
+        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy } });
+      }
+      extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
+      if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {
+        extra.stoppedEarly = true;
+        log(`${label}: early stop — no improvement for ${extra.sinceBest} epochs`);
+      }
+      save(epoch + 1);
+      log(`${label} epoch ${epoch + 1}/${c.epochs}: loss ${record.train_loss.toFixed(4)}` +
+        (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
+        ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
+        ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    return summary(history, extra, false);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    opt.dispose();
+  }
+}
+
+function summary(history: EpochRecord[], extra: Extra, interrupted: boolean): TrainResult {
+  return {
+    history,
+    bestValAcc: Math.max(0, extra.bestValAcc),
+    bestEpoch: extra.bestEpoch,
+    finalValAcc: history.at(-1)?.val_acc ?? 0,
+    trainSeconds: extra.trainSeconds,
+    stoppedEarly: extra.stoppedEarly ?? false,
+    interrupted,
+  };
+}
