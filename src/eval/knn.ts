@@ -1,0 +1,137 @@
+// Exact k-nearest-neighbour search in libtorch, chunked so memory stays bounded for large sets.
+import { Tensor } from '../tensor/tensor.js';
+import { arange } from '../tensor/creation.js';
+import { cat } from '../tensor/combine.js';
+import { tidy, dispose } from '../tensor/memory.js';
+import { noGrad } from '../tensor/grad-mode.js';
+import { type Device } from '../tensor/device.js';
+import { normalize } from '../nn/functional.js';
+import { checkInt, describe } from '../tensor/checks.js';
+import { checkEmbeddings, checkOptionKeys } from './inputs.js';
+
+export type KnnMetric = 'cosine' | 'euclidean';
+export const KNN_METRICS: readonly KnnMetric[] = ['cosine', 'euclidean'];
+
+export interface KnnOptions {
+  /** Neighbours per query. */
+  k: number;
+  /** 'cosine' gives 1 − cos(q, r); 'euclidean' gives ‖q − r‖₂. Default 'cosine'. */
+  metric?: KnnMetric;
+  /**
+   * Queries and references are the same rows: query i never returns reference i. Excludes by
+   * index, not by distance, so exact duplicates of a point are still found (as sklearn does).
+   */
+  excludeSelf?: boolean;
+  /** Upper bound on one chunk's distance matrix, in bytes. Default 64 MiB. */
+  maxChunkBytes?: number;
+  /** Rows of queries per chunk (default: from maxChunkBytes). */
+  queryChunk?: number;
+  /** Rows of references per chunk (default: from maxChunkBytes). */
+  referenceChunk?: number;
+}
+
+export interface KnnResult {
+  /** [Q,k] distances, nearest first. */
+  distances: Tensor;
+  /** [Q,k] int64 row indices into references. */
+  indices: Tensor;
+}
+
+const OPTION_KEYS = ['k', 'metric', 'excludeSelf', 'maxChunkBytes', 'queryChunk', 'referenceChunk'] as const;
+const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+
+export function checkMetric(metric: unknown, what = 'metric'): KnnMetric {
+  if (!KNN_METRICS.includes(metric as KnnMetric)) {
+    throw new TypeError(`Expected 'cosine' or 'euclidean' for ${what} but received ${describe(metric)}`);
+  }
+  return metric as KnnMetric;
+}
+
+/** Chunk sizes whose distance matrix stays within the byte budget. */
+function chunkSizes(q: number, r: number, bytesPerElement: number, opts: KnnOptions): [number, number] {
+  const budget = checkInt(opts.maxChunkBytes ?? DEFAULT_CHUNK_BYTES, 'maxChunkBytes', bytesPerElement);
+  const elements = Math.floor(budget / bytesPerElement);
+  const referenceChunk = opts.referenceChunk === undefined
+    ? Math.min(r, Math.max(1, Math.floor(elements / Math.min(q, 1024))))
+    : checkInt(opts.referenceChunk, 'referenceChunk', 1);
+  const queryChunk = opts.queryChunk === undefined
+    ? Math.min(q, Math.max(1, Math.floor(elements / referenceChunk)))
+    : checkInt(opts.queryChunk, 'queryChunk', 1);
+  return [queryChunk, referenceChunk];
+}
+
+/**
+ * Exact k nearest references of each query row. Distances are computed by matmul in chunks of
+ * queries × references; each reference chunk's top-k is merged into the running top-k, so peak
+ * memory is one chunk's distance matrix plus [queryChunk, 2k] — never [Q,R].
+ */
+export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions): KnnResult {
+  checkOptionKeys(opts, OPTION_KEYS, 'knnSearch');
+  checkEmbeddings(queries, 'queries');
+  checkEmbeddings(references, 'references');
+  const [nq, d] = queries.shape;
+  const [nr, dr] = references.shape;
+  if (d !== dr) throw new TypeError(`Expected references with ${d} features (as queries [${nq},${d}]) but received [${nr},${dr}]`);
+  const metric = checkMetric(opts.metric ?? 'cosine');
+  const excludeSelf = opts.excludeSelf ?? false;
+  if (excludeSelf && nq !== nr) {
+    throw new TypeError(`Expected queries and references of the same size with excludeSelf but received ${nq} and ${nr} rows`);
+  }
+  const available = nr - (excludeSelf ? 1 : 0);
+  const k = checkInt(opts.k, `k (at most ${available} reference rows${excludeSelf ? ' besides the query itself' : ''})`, 1, Math.max(available, 0));
+  const dtype = queries.dtype === 'float64' || references.dtype === 'float64' ? 'float64' : 'float32';
+  const [queryChunk, referenceChunk] = chunkSizes(nq, nr, dtype === 'float64' ? 8 : 4, opts);
+  const device = queries.device as Device;
+
+  return noGrad(() => tidy(() => {
+    // Normalised (cosine) or with squared norms (euclidean) once, not per chunk.
+    const prepare = (x: Tensor): Tensor => {
+      const cast = x.dtype === dtype ? x : x.to(dtype);
+      return metric === 'cosine' ? normalize(cast) : cast;
+    };
+    const q = prepare(queries);
+    const r = prepare(references);
+    const qSq = metric === 'euclidean' ? q.square().sum(1, true) : null;
+    const rSq = metric === 'euclidean' ? r.square().sum(1) : null;
+
+    const distanceChunks: Tensor[] = [];
+    const indexChunks: Tensor[] = [];
+    for (let qs = 0; qs < nq; qs += queryChunk) {
+      const qn = Math.min(queryChunk, nq - qs);
+      let best: KnnResult | null = null;
+      for (let rs = 0; rs < nr; rs += referenceChunk) {
+        const rn = Math.min(referenceChunk, nr - rs);
+        const part = tidy(() => {
+          const qc = q.narrow(0, qs, qn);
+          const rc = r.narrow(0, rs, rn);
+          const sim = qc.matmul(rc.T);
+          let dist = metric === 'cosine'
+            ? sim.rsub(1)
+            : qSq!.narrow(0, qs, qn).add(rSq!.narrow(0, rs, rn)).sub(sim.mul(2)).clampMin(0).sqrt();
+          if (excludeSelf && rs < qs + qn && qs < rs + rn) {
+            const self = arange(qs, qs + qn, 1, { device }).unsqueeze(1).eq(arange(rs, rs + rn, 1, { device }).unsqueeze(0));
+            dist = dist.maskedFill(self, Infinity);
+          }
+          const top = dist.topk(Math.min(k, rn), 1, false);
+          return { distances: top.values, indices: top.indices.add(rs) };
+        });
+        if (best === null) {
+          best = part;
+        } else {
+          const previous: KnnResult = best;
+          best = tidy(() => {
+            const all = cat([previous.distances, part.distances], 1);
+            const top = all.topk(Math.min(k, all.shape[1]), 1, false);
+            return { distances: top.values, indices: cat([previous.indices, part.indices], 1).gather(1, top.indices) };
+          });
+          dispose([previous, part]);
+        }
+      }
+      distanceChunks.push(best!.distances);
+      indexChunks.push(best!.indices);
+    }
+    const distances = distanceChunks.length === 1 ? distanceChunks[0] : cat(distanceChunks, 0);
+    const indices = indexChunks.length === 1 ? indexChunks[0] : cat(indexChunks, 0);
+    return { distances, indices };
+  }));
+}
