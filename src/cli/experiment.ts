@@ -5,7 +5,7 @@ import { loadCifar10 } from '../data/cifar10.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
 import { CIFAR10_AUGMENT } from '../data/transforms.js';
-import { createEmbeddingNet, BACKBONES } from '../models/registry.js';
+import { createEmbeddingNet, BACKBONES, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { createHead, HEAD_NAMES } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
@@ -82,10 +82,14 @@ export function checkHeadNames(names: string[]): void {
   for (const n of names) if (!HEAD_NAMES.includes(n)) throw new UsageError(`Expected heads among ${HEAD_NAMES.join(', ')} but received '${n}'`);
 }
 
+export function modelSpec(o: ParsedOptions): BackboneSpec {
+  return { name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined };
+}
+
 /** A fresh backbone + head, initialised from the seed so that every head starts from the same backbone. */
 export function buildModel(o: ParsedOptions, headName: string, numClasses: number): { model: EmbeddingNet; head: Head } {
   manualSeed(o.seed as number);
-  const model = createEmbeddingNet({ name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined });
+  const model = createEmbeddingNet(modelSpec(o));
   const headOpts = parseHeadOptions(o)[headName] ?? {};
   const head = createHead(headName, { embeddingDim: model.embeddingDim, numClasses, ...headOpts });
   if (o.device !== 'cpu') {

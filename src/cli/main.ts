@@ -3,6 +3,9 @@
 import { helpText, parseOptions, UsageError, type CommandSpec } from './args.js';
 import { infoCommand, infoSpec } from './info.js';
 import { compareCommand, compareSpec } from './compare.js';
+import { trainCommand, trainSpec } from './train.js';
+import { evalCommand, evalSpec } from './eval.js';
+import { embedCommand, embedSpec } from './embed.js';
 
 interface Command {
   spec: CommandSpec;
@@ -11,7 +14,10 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   info: { spec: infoSpec, run: infoCommand },
+  train: { spec: trainSpec, run: trainCommand },
   compare: { spec: compareSpec, run: compareCommand },
+  eval: { spec: evalSpec, run: evalCommand },
+  embed: { spec: embedSpec, run: embedCommand },
 };
 
 function usage(): string {

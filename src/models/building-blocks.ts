@@ -19,7 +19,7 @@ export interface ConvBnOptions {
 /** Conv (no bias) → BatchNorm → activation, named '0', '1', '2' as torchvision's ConvBNActivation. */
 export function convBn(inC: number, outC: number, o: ConvBnOptions): Sequential {
   const layers: Module[] = [
-    new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: o.kernel, stride: o.stride ?? 1, padding: o.padding ?? 'same',
+    new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: o.kernel, stride: o.stride ?? 1, padding: o.padding === undefined || o.padding === 'same' ? Math.floor(o.kernel / 2) : o.padding,
       groups: o.groups ?? 1, bias: false, init: o.init }),
     new BatchNorm2d({ numFeatures: outC, ...o.bn }),
   ];

@@ -9,6 +9,7 @@ import type { Device } from '../tensor/device.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/schedule.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
+import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
@@ -80,6 +81,8 @@ export interface TrainRun {
   progressStream?: { write(s: string): unknown; isTTY?: boolean };
   /** Stop after this many optimizer steps in total (tests simulate a killed run with it). */
   maxSteps?: number;
+  /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
+  modelSpec?: BackboneSpec;
 }
 
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
@@ -136,7 +139,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
   }
   const save = (epochsDone: number, partial?: Progress): void => saveCheckpoint(lastPath, {
-    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c, extra: { ...extra, partial },
+    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c,
+    extra: { ...extra, partial, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes },
   });
 
   const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
@@ -212,7 +216,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       if (val.accuracy > extra.bestValAcc) {
         extra.bestValAcc = val.accuracy;
         extra.bestEpoch = epoch + 1;
-        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy } });
+        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c,
+          extra: { valAcc: val.accuracy, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes } });
       }
       extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
       if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {

@@ -1,0 +1,53 @@
+// `deepmetric embed`: embeddings and labels of a dataset split, for other tools — safetensors
+// (readable by Python's safetensors) or NumPy .npy files.
+import { resolve } from 'node:path';
+import { loadTrainedModel } from '../train/trained-model.js';
+import { embedDataset } from '../train/evaluate.js';
+import { tensor } from '../tensor/creation.js';
+import { tidy } from '../tensor/memory.js';
+import { saveSafetensors } from '../serialize/safetensors.js';
+import { saveNpy } from '../serialize/npy.js';
+import { type CommandSpec, parseOptions, UsageError } from './args.js';
+import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
+import { loadSplit } from './split-data.js';
+
+export const embedSpec: CommandSpec = {
+  name: 'embed',
+  summary: 'Write the embeddings and labels of a dataset split to a file',
+  options: {
+    checkpoint: { type: 'string', description: 'A checkpoint written by train/compare (required)' },
+    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: 'Which split to embed' },
+    max: { type: 'number', integer: true, min: 1, description: 'Embed a stratified subset of N images' },
+    out: { type: 'string', default: 'embeddings.safetensors', description: "Output file: .safetensors (tensors 'embeddings' and 'labels', class names in metadata) or .npy (then <name>.labels.npy too)" },
+    data: TRAINING_OPTIONS.data,
+    'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    seed: TRAINING_OPTIONS.seed,
+    threads: TRAINING_OPTIONS.threads,
+  },
+  examples: ['deepmetric embed --checkpoint runs/compare/checkpoints/l2softmax/best.ckpt --split test --out test.safetensors'],
+};
+
+export async function embedCommand(argv: string[]): Promise<void> {
+  const o = parseOptions(embedSpec, argv);
+  if (!o.checkpoint) throw new UsageError('Expected --checkpoint PATH but received none');
+  const out = resolve(o.out as string);
+  if (!/\.(safetensors|npy)$/.test(out)) throw new UsageError(`Expected --out ending in .safetensors or .npy but received '${o.out}'`);
+  applyRuntime({ ...o, device: 'cpu' });
+  const trained = loadTrainedModel(resolve(o.checkpoint as string));
+  try {
+    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    tidy(() => {
+      const embeddings = embedDataset(trained.model, data, { norm: trained.config.normalization });
+      const labels = tensor(data.labels);
+      if (out.endsWith('.npy')) {
+        saveNpy(out, embeddings);
+        saveNpy(out.replace(/\.npy$/, '.labels.npy'), labels);
+      } else {
+        saveSafetensors(out, { embeddings, labels }, { classes: JSON.stringify(data.classes), checkpoint: resolve(o.checkpoint as string), split: o.split as string });
+      }
+      process.stdout.write(`Wrote ${embeddings.shape[0]} embeddings of size ${embeddings.shape[1]} to ${out}\n`);
+    });
+  } finally {
+    trained.dispose();
+  }
+}
