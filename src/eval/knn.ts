@@ -61,9 +61,10 @@ function chunkSizes(q: number, r: number, bytesPerElement: number, opts: KnnOpti
 }
 
 /**
- * Exact k nearest references of each query row. Distances are computed by matmul in chunks of
- * queries × references; each reference chunk's top-k is merged into the running top-k, so peak
- * memory is one chunk's distance matrix plus [queryChunk, 2k] — never [Q,R].
+ * Exact k nearest references of each query row. Similarities are computed by matmul in chunks
+ * of queries × references; each chunk's top-k is merged into the running top-k, so peak memory
+ * is about one chunk (maxChunkBytes, plus libtorch's top-k workspace) and [queryChunk, 2k + 1]
+ * — never [Q,R].
  */
 export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions): KnnResult {
   checkOptionKeys(opts, OPTION_KEYS, 'knnSearch');
@@ -104,16 +105,31 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
         const part = tidy(() => {
           const qc = q.narrow(0, qs, qn);
           const rc = r.narrow(0, rs, rn);
-          const sim = qc.matmul(rc.T);
-          let dist = metric === 'cosine'
-            ? sim.rsub(1)
-            : qSq!.narrow(0, qs, qn).add(rSq!.narrow(0, rs, rn)).sub(sim.mul(2)).clampMin(0).sqrt();
-          if (excludeSelf && rs < qs + qn && qs < rs + rn) {
-            const self = arange(qs, qs + qn, 1, { device }).unsqueeze(1).eq(arange(rs, rs + rn, 1, { device }).unsqueeze(0));
-            dist = dist.maskedFill(self, Infinity);
+          // The [qn, rn] block is the only large tensor: it is ranked in place, and only its top-k
+          // columns are turned into distances.
+          const block = qc.matmul(rc.T);
+          const overlapsSelf = excludeSelf && rs < qs + qn && qs < rs + rn;
+          // One spare candidate so that dropping the query itself still leaves k.
+          const take = Math.min(k + (overlapsSelf ? 1 : 0), rn);
+          let distances: Tensor;
+          let indices: Tensor;
+          if (metric === 'cosine') {
+            const top = block.topk(take, 1, true);
+            distances = top.values.rsub(1);
+            indices = top.indices;
+          } else {
+            // ‖q − r‖² = ‖q‖² + (‖r‖² − 2 q·r): rank by the bracket, add ‖q‖² to the k survivors.
+            block.mul_(-2).add_(rSq!.narrow(0, rs, rn));
+            const top = block.topk(take, 1, false);
+            distances = top.values.add(qSq!.narrow(0, qs, qn)).clampMin(0).sqrt();
+            indices = top.indices;
           }
-          const top = dist.topk(Math.min(k, rn), 1, false);
-          return { distances: top.values, indices: top.indices.add(rs) };
+          indices = indices.add(rs);
+          if (overlapsSelf) {
+            const self = indices.eq(arange(qs, qs + qn, 1, { device }).unsqueeze(1));
+            distances = distances.maskedFill(self, Infinity);
+          }
+          return { distances, indices };
         });
         if (best === null) {
           best = part;
@@ -126,6 +142,15 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
           });
           dispose([previous, part]);
         }
+      }
+      if (best!.distances.shape[1] > k) {
+        // A lone chunk still holds the spare candidate (the query itself, at +Infinity).
+        const spare: KnnResult = best!;
+        best = tidy(() => {
+          const top = spare.distances.topk(k, 1, false);
+          return { distances: top.values, indices: spare.indices.gather(1, top.indices) };
+        });
+        dispose(spare);
       }
       distanceChunks.push(best!.distances);
       indexChunks.push(best!.indices);
