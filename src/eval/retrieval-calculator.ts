@@ -19,7 +19,12 @@ export interface RetrievalCalculatorOptions {
   include?: RetrievalMetric[];
   /** All but these. */
   exclude?: RetrievalMetric[];
-  /** Neighbours searched: a number, or 'max_bin_count' (the largest class among references — enough for R-precision and MAP@R). Default 'max_bin_count'. */
+  /**
+   * Neighbours searched: a number, or 'max_bin_count' (the largest R over the query classes —
+   * what R-precision and MAP@R need). Default 'max_bin_count' (pml's default, None, searches
+   * every reference). A number below the largest R makes those two metrics throw where pml
+   * only warns that they are wrong.
+   */
   k?: number | 'max_bin_count';
   /** K values of recall_at_k. Default [1, 2, 4, 8]. */
   recallKs?: number[];
@@ -116,7 +121,8 @@ export class RetrievalCalculator {
   #knnLabels(query: Tensor, reference: Tensor, queryLabels: number[], referenceLabels: number[], sameSource: boolean): RetrievalInput {
     const counts = new Map<number, number>();
     for (const label of referenceLabels) counts.set(label, (counts.get(label) ?? 0) + 1);
-    const maxBin = Math.max(...counts.values()) - (sameSource ? 1 : 0);
+    // pml's max_bin_count: the largest R over the query classes, not over all reference classes.
+    const maxBin = Math.max(0, ...new Set(queryLabels.map((l) => counts.get(l) ?? 0))) - (sameSource ? 1 : 0);
     const wanted = Math.max(this.#k === 'max_bin_count' ? maxBin : this.#k, this.metrics.includes('recall_at_k') ? Math.max(...this.#recallKs) : 1);
     const available = reference.shape[0] - (sameSource ? 1 : 0);
     const k = Math.max(1, Math.min(wanted, available));

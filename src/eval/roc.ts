@@ -61,9 +61,9 @@ export function auroc(scores: NumericInput, labels: NumericInput): number {
 }
 
 /**
- * False-positive rate at the first ROC point whose true-positive rate reaches targetTpr (the
- * lowest threshold-free FPR that flags ≥ targetTpr of anomalies), as OOD-detection papers
- * report "FPR@95%TPR". Default target 0.95.
+ * False-positive rate at the highest threshold that flags at least targetTpr of the anomalies
+ * (the first ROC point with TPR ≥ target, hence the lowest FPR reaching it), as OOD-detection
+ * papers report "FPR@95%TPR". Default target 0.95.
  */
 export function fprAtTpr(scores: NumericInput, labels: NumericInput, targetTpr = 0.95): number {
   if (typeof targetTpr !== 'number' || !(targetTpr > 0 && targetTpr <= 1)) {
