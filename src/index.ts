@@ -6,7 +6,7 @@ export { tidy, keep, dispose, liveTensors } from './tensor/memory.js';
 export * from './tensor/creation.js';
 export { cat, stack, where } from './tensor/combine.js';
 export { noGrad, enableGrad, isGradEnabled } from './tensor/grad-mode.js';
-export { setNumThreads, getNumThreads, torchVersion, parallelInfo, buildConfig } from './tensor/runtime.js';
+export { setNumThreads, getNumThreads, torchVersion, parallelInfo, buildConfig, profile } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
 export { Optimizer, Adam, AdamW, SGD, type AdamOptions, type SGDOptions } from './optim/optimizer.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './serialize/safetensors.js';

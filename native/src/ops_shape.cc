@@ -50,6 +50,9 @@ void InitOpsShape(Napi::Env env, Napi::Object exports) {
   DM_FN(exports, "triu", { return Wrap(env, at::triu(TensorArg(info, 0), IntArg(info, 1))); });
   DM_FN(exports, "diag", { return Wrap(env, at::diag(TensorArg(info, 0), IntArg(info, 1))); });
   DM_FN(exports, "clone", { return Wrap(env, TensorArg(info, 0).clone()); });
+  // A copy with canonical NHWC strides even where they are ambiguous (a dim of size 1), as
+  // torch's .to(memory_format=channels_last): kernels pick their fast channels-last path from them.
+  DM_FN(exports, "cloneChannelsLast", { return Wrap(env, TensorArg(info, 0).clone(at::MemoryFormat::ChannelsLast)); });
   DM_FN(exports, "toDtype", { return Wrap(env, TensorArg(info, 0).to(DtypeArg(info, 1))); });
   DM_FN(exports, "toDevice", { return Wrap(env, TensorArg(info, 0).to(DeviceArg(info, 1))); });
   DM_FN(exports, "oneHot", { return Wrap(env, at::one_hot(TensorArg(info, 0), IntArg(info, 1))); });

@@ -5,10 +5,24 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 #include <torch/cuda.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <memory>
 
 namespace dm {
 
+// One profiling session at a time; its trace (chrome://tracing JSON) is written when it stops.
+static std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  DM_FN(exports, "profilerStart", {
+    if (profile) throw ArgError("a profile is already being recorded");
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(StrArg(info, 0));
+    return env.Undefined();
+  });
+  DM_FN(exports, "profilerStop", {
+    profile.reset();
+    return env.Undefined();
+  });
   DM_FN(exports, "setNumThreads", {
     at::set_num_threads(static_cast<int>(IntArg(info, 0)));
     return env.Undefined();

@@ -155,6 +155,7 @@ export interface NativeBinding {
   triu(t: H, diagonal: number): H;
   diag(t: H, diagonal: number): H;
   clone(t: H): H;
+  cloneChannelsLast(t: H): H;
   toDtype(t: H, dtype: string): H;
   toDevice(t: H, device: string): H;
   oneHot(t: H, numClasses: number): H;
@@ -172,6 +173,8 @@ export interface NativeBinding {
   upsample(x: H, size: number[], mode: string, alignCorners: boolean): H;
   relu(x: H): H;
   relu6(x: H): H;
+  relu_(x: H): void;
+  relu6_(x: H): void;
   sigmoid(x: H): H;
   tanh(x: H): H;
   silu(x: H): H;
@@ -217,6 +220,8 @@ export interface NativeBinding {
   torchVersion(): string;
   parallelInfo(): string;
   buildConfig(): string;
+  profilerStart(tracePath: string): void;
+  profilerStop(): void;
 }
 
 function addonPath(): string {

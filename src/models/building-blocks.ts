@@ -23,8 +23,9 @@ export function convBn(inC: number, outC: number, o: ConvBnOptions): Sequential 
       groups: o.groups ?? 1, bias: false, init: o.init }),
     new BatchNorm2d({ numFeatures: outC, ...o.bn }),
   ];
-  if ((o.activation ?? 'relu6') === 'relu6') layers.push(ReLU6());
-  else if (o.activation === 'relu') layers.push(ReLU());
+  // In place after BatchNorm, whose output autograd does not keep.
+  if ((o.activation ?? 'relu6') === 'relu6') layers.push(ReLU6(true));
+  else if (o.activation === 'relu') layers.push(ReLU(true));
   return new Sequential(...layers);
 }
 

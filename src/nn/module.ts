@@ -129,7 +129,7 @@ export abstract class Module {
   toChannelsLast(): this {
     noGrad(() => {
       for (const [, p] of this.namedParameters()) {
-        if (p.ndim === 4 && !p.isContiguous('channels_last')) p.replaceWith_(p.contiguous('channels_last')).requiresGrad_(true);
+        if (p.ndim === 4 && !p.hasCanonicalChannelsLastStrides()) p.replaceWith_(p.toChannelsLast()).requiresGrad_(true);
       }
     });
     return this;

@@ -13,8 +13,9 @@ export class Lambda extends Module {
   }
 }
 
-export const ReLU = (): Lambda => new Lambda('ReLU', F.relu);
-export const ReLU6 = (): Lambda => new Lambda('ReLU6', F.relu6);
+/** With inplace, the input is overwritten (as torch's inplace=True): use it only after a layer whose output autograd does not save, such as BatchNorm. */
+export const ReLU = (inplace = false): Lambda => new Lambda('ReLU', inplace ? (x) => x.relu_() : F.relu);
+export const ReLU6 = (inplace = false): Lambda => new Lambda('ReLU6', inplace ? (x) => x.relu6_() : F.relu6);
 export const SiLU = (): Lambda => new Lambda('SiLU', F.silu);
 export const GELU = (): Lambda => new Lambda('GELU', (x) => F.gelu(x));
 export const Hardswish = (): Lambda => new Lambda('Hardswish', F.hardswish);

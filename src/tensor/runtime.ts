@@ -19,3 +19,16 @@ export function parallelInfo(): string {
 export function buildConfig(): string {
   return native.buildConfig();
 }
+
+/**
+ * Records every libtorch op (with its time and input shapes) run by fn into a Chrome trace at
+ * tracePath (open it in chrome://tracing or Perfetto), to see where a training step spends time.
+ */
+export function profile<T>(tracePath: string, fn: () => T): T {
+  native.profilerStart(tracePath);
+  try {
+    return fn();
+  } finally {
+    native.profilerStop();
+  }
+}

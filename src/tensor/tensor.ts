@@ -148,6 +148,20 @@ export class Tensor {
     }
     return wrap(native.contiguous(this.handle, format));
   }
+  /**
+   * A channels-last copy with canonical NHWC strides even when a dim of size 1 makes the layout
+   * ambiguous — as torch's .to(memory_format=channels_last). Depthwise kernels [C,1,k,k] need it.
+   */
+  toChannelsLast(): Tensor {
+    if (this.ndim !== 4) throw new TypeError(`Expected a 4-d tensor for toChannelsLast but received shape ${shapeString(this.shape)}`);
+    return wrap(native.cloneChannelsLast(this.handle));
+  }
+  /** Whether the strides are exactly NHWC's (unambiguous channels-last). */
+  hasCanonicalChannelsLastStrides(): boolean {
+    const [, c, , w] = this.shape;
+    const s = this.strides;
+    return this.ndim === 4 && s[1] === 1 && s[3] === c && s[2] === w * c && s[0] === this.shape[2] * w * c;
+  }
 
   // ---- elementwise arithmetic (broadcasting) ----
   add(other: Operand, alpha?: number): Tensor { return wrap(native.add(this.handle, h(other), alpha)); }
@@ -386,6 +400,9 @@ export class Tensor {
   // ---- activations ----
   relu(): Tensor { return wrap(native.relu(this.handle)); }
   relu6(): Tensor { return wrap(native.relu6(this.handle)); }
+  /** In-place ReLU; only on tensors whose old values autograd does not need (e.g. a BatchNorm output). */
+  relu_(): this { native.relu_(this.handle); return this; }
+  relu6_(): this { native.relu6_(this.handle); return this; }
   sigmoid(): Tensor { return wrap(native.sigmoid(this.handle)); }
   tanh(): Tensor { return wrap(native.tanh(this.handle)); }
   softmax(dim: number): Tensor { return wrap(native.softmax(this.handle, checkDim(dim, this.ndim, 'softmax'))); }
