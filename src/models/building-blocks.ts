@@ -2,14 +2,14 @@
 import { Sequential } from '../nn/containers.js';
 import { Conv2d } from '../nn/conv.js';
 import { BatchNorm2d, type BatchNormConfig } from '../nn/batchnorm.js';
-import { ReLU, ReLU6, ZeroPad2d } from '../nn/simple-layers.js';
+import { ReLU, ReLU6 } from '../nn/simple-layers.js';
 import type { InitScheme } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 
 export interface ConvBnOptions {
   kernel: number;
   stride?: number;
-  padding?: number | 'same' | 'valid';
+  padding?: number | 'same' | 'valid' | [number, number, number, number];
   groups?: number;
   activation?: 'relu' | 'relu6' | 'none';
   bn?: Omit<BatchNormConfig, 'numFeatures'>;
@@ -19,7 +19,7 @@ export interface ConvBnOptions {
 /** Conv (no bias) → BatchNorm → activation, named '0', '1', '2' as torchvision's ConvBNActivation. */
 export function convBn(inC: number, outC: number, o: ConvBnOptions): Sequential {
   const layers: Module[] = [
-    new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: o.kernel, stride: o.stride ?? 1, padding: o.padding === undefined || o.padding === 'same' ? Math.floor(o.kernel / 2) : o.padding,
+    new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: o.kernel, stride: o.stride ?? 1, padding: o.padding ?? 'same',
       groups: o.groups ?? 1, bias: false, init: o.init }),
     new BatchNorm2d({ numFeatures: outC, ...o.bn }),
   ];
@@ -30,13 +30,14 @@ export function convBn(inC: number, outC: number, o: ConvBnOptions): Sequential 
 }
 
 /**
- * Keras's `correct_pad` before a stride-2 'valid' convolution: ((k//2 − adjust, k//2) per side),
- * where adjust = 1 for even sizes — so even inputs get 0 before and 1 after (asymmetric).
+ * Keras's `correct_pad` before a stride-2 'valid' convolution, as [left, right, top, bottom]:
+ * (k//2 − adjust, k//2) per dim, where adjust = 1 for even sizes — so even inputs get 0 before
+ * and 1 after (asymmetric).
  */
-export function kerasCorrectPad(inputSize: number, kernel: number): ZeroPad2d {
+export function kerasCorrectPad(inputSize: number, kernel: number): [number, number, number, number] {
   const adjust = 1 - (inputSize % 2);
   const c = Math.floor(kernel / 2);
-  return new ZeroPad2d([c - adjust, c, c - adjust, c]);
+  return [c - adjust, c, c - adjust, c];
 }
 
 /** Keras's `_make_divisible`: round to a multiple of divisor, never more than 10% below v. */

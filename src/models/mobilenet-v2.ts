@@ -47,8 +47,7 @@ class InvertedResidual extends Module {
     const hidden = inC * expansion;
     const layers: Module[] = [];
     if (expansion !== 1) layers.push(convBn(inC, hidden, { kernel: 1, bn: BN, init }));
-    if (stride === 2) layers.push(kerasCorrectPad(inputSize, 3));
-    layers.push(convBn(hidden, hidden, { kernel: 3, stride, padding: stride === 2 ? 'valid' : 'same', groups: hidden, bn: BN, init }));
+    layers.push(convBn(hidden, hidden, { kernel: 3, stride, padding: stride === 2 ? kerasCorrectPad(inputSize, 3) : 'same', groups: hidden, bn: BN, init }));
     layers.push(convBn(hidden, outC, { kernel: 1, activation: 'none', bn: BN, init }));
     this.body = this.registerModule('conv', new Sequential(...layers));
     this.useResidual = stride === 1 && inC === outC;
@@ -79,8 +78,7 @@ export class MobileNetV2 extends Module {
     const layers: Module[] = [];
     let channels = makeDivisible(32 * alpha, 8);
     if (variant === 'keras') {
-      layers.push(kerasCorrectPad(size, 3));
-      layers.push(convBn(3, channels, { kernel: 3, stride: 2, padding: 'valid', bn: BN, init }));
+      layers.push(convBn(3, channels, { kernel: 3, stride: 2, padding: kerasCorrectPad(size, 3), bn: BN, init }));
       size = Math.ceil(size / 2);
     } else {
       layers.push(convBn(3, channels, { kernel: 3, stride: 1, bn: BN, init }));

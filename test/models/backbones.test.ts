@@ -48,8 +48,8 @@ test('output shapes of every backbone on 32×32 inputs', () => {
 });
 
 test("Keras's correct_pad is asymmetric for even sizes", () => {
-  assert.deepEqual(kerasCorrectPad(32, 3).pads, [0, 1, 0, 1]);
-  assert.deepEqual(kerasCorrectPad(7, 3).pads, [1, 1, 1, 1]);
+  assert.deepEqual(kerasCorrectPad(32, 3), [0, 1, 0, 1]);
+  assert.deepEqual(kerasCorrectPad(7, 3), [1, 1, 1, 1]);
   assert.equal(makeDivisible(32 * 0.5), 16);
   assert.equal(makeDivisible(Math.trunc(24 * 0.35)), 8);
   assert.equal(makeDivisible(1280 * 1.3), 1664);
@@ -58,9 +58,9 @@ test("Keras's correct_pad is asymmetric for even sizes", () => {
 test('parameter names follow PyTorch dotted paths', () => {
   const m = new MobileNetV2({ alpha: 0.35, inputSize: 32 });
   const names = m.namedParameters().map(([n]) => n);
-  assert.ok(names.includes('features.1.0.weight'), 'stem conv weight');
-  assert.ok(names.includes('features.2.conv.0.0.weight'), 'block 0 depthwise conv');
-  assert.ok(m.namedBuffers().some(([n]) => n === 'features.1.1.running_mean'));
+  assert.ok(names.includes('features.0.0.weight'), 'stem conv weight');
+  assert.ok(names.includes('features.1.conv.0.0.weight'), 'block 0 depthwise conv');
+  assert.ok(m.namedBuffers().some(([n]) => n === 'features.0.1.running_mean'));
   assert.match(m.summary(), /parameters: [\d,]+; with buffers: [\d,]+/);
   dispose(m.parameters());
   dispose(m.namedBuffers().map(([, t]) => t));
