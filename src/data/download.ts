@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataFileError } from './data-error.js';
-import { ProgressBar } from './progress-bar.js';
+import { ProgressBar } from '../util/progress.js';
 
 export async function md5OfFile(file: string): Promise<string> {
   const hash = createHash('md5');
@@ -48,7 +48,7 @@ export async function downloadFile(url: string, destination: string, options: Do
     throw new DataFileError(url, `download failed with HTTP ${response.status} ${response.statusText}`);
   }
   const total = Number(response.headers.get('content-length')) || undefined;
-  const bar = options.progress === false ? undefined : new ProgressBar(`Downloading ${url}`, total);
+  const bar = options.progress === false ? undefined : new ProgressBar({ label: `Downloading ${url}`, total, unit: 'B' });
   const hash = createHash('md5');
   const handle = await open(temporary, 'w');
   let received = 0;
@@ -59,7 +59,7 @@ export async function downloadFile(url: string, destination: string, options: Do
       received += chunk.length;
       bar?.update(received);
     }
-    bar?.finish(received);
+    bar?.finish();
     await handle.close();
     if (total !== undefined && received !== total) {
       throw new DataFileError(url, `download incomplete: received ${received} of ${total} bytes`);

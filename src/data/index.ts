@@ -14,7 +14,6 @@ export * from './dataset-cache.js';
 export * from './download.js';
 export * from './splits.js';
 export * from './transforms.js';
-export * from './normalize.js';
 export * from './batch-sampler.js';
 export * from './m-per-class-sampler.js';
 export * from './batch-assembly.js';

@@ -8,7 +8,7 @@ import { type Device } from '../tensor/device.js';
 import { checkInt, checkNumber } from '../tensor/checks.js';
 import { checkEmbeddings, checkOptionKeys } from './inputs.js';
 import { knnSearch } from './knn.js';
-import { seededRandom } from './seeded-random.js';
+import { Random } from '../data/random.js';
 
 export interface KMeansOptions {
   /** Seed of the k-means++ draws. Default 0. */
@@ -102,7 +102,8 @@ export function kmeans(x: Tensor, k: number, opts: KMeansOptions = {}): KMeansRe
   const maxIter = checkInt(opts.maxIter ?? 100, 'maxIter of kmeans', 1);
   const nInit = checkInt(opts.nInit ?? 1, 'nInit of kmeans', 1);
   const tol = checkNumber(opts.tol ?? 1e-4, 'tol of kmeans');
-  const random = seededRandom(checkInt(opts.seed ?? 0, 'seed of kmeans', 0, 2 ** 32 - 1));
+  const rng = new Random(checkInt(opts.seed ?? 0, 'seed of kmeans', 0, 2 ** 32 - 1));
+  const random = (): number => rng.nextFloat();
   return noGrad(() => tidy(() => {
     const data = x.to('float64');
     const threshold = tol * data.var(0, { correction: 0 }).mean().item();

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../../src/data/cifar10-constants.js';
-import { normalizeImages } from '../../src/data/normalize.js';
 import { augmentBatch, CIFAR10_AUGMENT, cutoutImage, flipImageHorizontally, shiftImage } from '../../src/data/transforms.js';
 import { noiseBytes } from './fixtures.js';
 
@@ -81,14 +79,5 @@ describe('augmentBatch', () => {
   it('checks its options', () => {
     assert.throws(() => augmentBatch(batch, 1, shape, { cropPadding: -1 }, 0), /Expected integer between 0 and 6 for cropPadding but received -1/);
     assert.throws(() => augmentBatch(batch, 1, shape, { flipProbability: 2 }, 0), /Expected number between 0 and 1 for flipProbability but received 2/);
-  });
-});
-
-describe('normalizeImages', () => {
-  it('maps uint8 NHWC to float NCHW with the CIFAR-10 statistics', () => {
-    const images = Uint8Array.from([0, 128, 255, 255, 255, 255]);
-    const out = normalizeImages(images, { height: 1, width: 2, channels: 3 }, CIFAR10_MEAN, CIFAR10_STD);
-    const expected = [0, 255, 128, 255, 255, 255].map((v, i) => (v / 255 - CIFAR10_MEAN[i >> 1]) / CIFAR10_STD[i >> 1]);
-    out.forEach((value, i) => assert.ok(Math.abs(value - expected[i]) < 1e-5, `${value} vs ${expected[i]}`));
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { liveTensors, tensor, tidy } from '../../src/index.js';
 import { aupr, auroc, fprAtTpr, rocCurve } from '../../src/eval/index.js';
 import { assertClose } from '../helpers.js';
-import { seededRandom } from '../../src/eval/seeded-random.js';
+import { Random } from '../../src/data/random.js';
 
 // The example of sklearn's roc_auc_score / roc_curve / average_precision_score docs.
 const scores = [0.1, 0.4, 0.35, 0.8];
@@ -26,7 +26,8 @@ test('AUROC counts ties as one half (average ranks), as sklearn', () => {
 });
 
 test('AUROC accepts tensors and booleans and equals the trapezoid area under rocCurve', () => {
-  const random = seededRandom(7);
+  const rng = new Random(7);
+  const random = (): number => rng.nextFloat();
   // Scores rounded to 1 decimal so that many are tied.
   const s = Array.from({ length: 300 }, () => Math.round(random() * 10) / 10);
   const y = s.map((v) => (random() < 0.3 + 0.4 * v ? 1 : 0));
