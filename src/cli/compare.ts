@@ -62,6 +62,7 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       if (r.interrupted) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
+        process.exitCode = 130; // as a shell reports a run ended by Ctrl-C
         break;
       }
     } finally {

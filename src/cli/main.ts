@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await command.run(rest);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`deepmetric ${name}: ${e.message}\nRun 'deepmetric ${name} --help' for usage.\n`);
