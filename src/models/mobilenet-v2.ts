@@ -34,15 +34,19 @@ export interface MobileNetV2Config {
   /** With a number, adds Keras's top: global average pooling + Dense(classes). */
   classes?: number;
   init?: InitScheme;
+  /**
+   * BatchNorm momentum in PyTorch's convention (running = (1 − m)·running + m·batch). Keras's
+   * 0.999 is 0.001 here, the default: faithful, but running statistics then need thousands of
+   * steps to settle, so short runs validate poorly; 0.01–0.1 settles within an epoch.
+   */
+  bnMomentum?: number;
 }
-
-const BN = { eps: 1e-3, momentum: 1 - 0.999 };
 
 class InvertedResidual extends Module {
   readonly useResidual: boolean;
   readonly body: Sequential;
 
-  constructor(inC: number, outC: number, expansion: number, stride: number, inputSize: number, init: InitScheme) {
+  constructor(inC: number, outC: number, expansion: number, stride: number, inputSize: number, init: InitScheme, BN: { eps: number; momentum: number }) {
     super();
     const hidden = inC * expansion;
     const layers: Module[] = [];
@@ -73,8 +77,9 @@ export class MobileNetV2 extends Module {
     }
     const variant = c.variant ?? 'keras';
     const init = c.init ?? 'keras';
+    const BN = { eps: 1e-3, momentum: c.bnMomentum ?? 1 - 0.999 };
     let size = c.inputSize ?? 224;
-    this.config = { alpha, inputSize: size, variant, init, classes: c.classes ?? null };
+    this.config = { alpha, inputSize: size, variant, init, classes: c.classes ?? null, bnMomentum: c.bnMomentum ?? 1 - 0.999 };
     const layers: Module[] = [];
     let channels = makeDivisible(32 * alpha, 8);
     if (variant === 'keras') {
@@ -86,7 +91,7 @@ export class MobileNetV2 extends Module {
     BLOCKS.forEach(([t, filters, s], i) => {
       const stride = variant === 'cifar' && i === 1 ? 1 : s;
       const out = makeDivisible(Math.trunc(filters * alpha), 8);
-      layers.push(new InvertedResidual(channels, out, t, stride, size, init));
+      layers.push(new InvertedResidual(channels, out, t, stride, size, init, BN));
       if (stride === 2) size = Math.ceil(size / 2);
       channels = out;
     });

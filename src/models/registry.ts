@@ -12,11 +12,13 @@ export interface BackboneSpec {
   inputSize?: number;
   /** Optional linear projection to this embedding size. */
   projectionDim?: number;
+  /** MobileNetV2's BatchNorm momentum (PyTorch convention; default Keras's, 0.001). */
+  bnMomentum?: number;
 }
 
 const BUILDERS: Record<string, (s: BackboneSpec) => Backbone> = {
-  mobilenetv2: (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32 }),
-  'mobilenetv2-cifar': (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, variant: 'cifar' }),
+  mobilenetv2: (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, bnMomentum: s.bnMomentum }),
+  'mobilenetv2-cifar': (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, variant: 'cifar', bnMomentum: s.bnMomentum }),
   'resnet18-cifar': () => new ResNet18Cifar(),
   convnet: () => new SmallConvNet(),
 };
