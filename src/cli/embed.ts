@@ -33,7 +33,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const out = resolve(o.out as string);
   if (!/\.(safetensors|npy)$/.test(out)) throw new UsageError(`Expected --out ending in .safetensors or .npy but received '${o.out}'`);
   applyRuntime({ ...o, device: 'cpu' });
-  const trained = loadTrainedModel(resolve(o.checkpoint as string));
+  const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
     const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
     tidy(() => {

@@ -36,7 +36,7 @@ export async function evalCommand(argv: string[]): Promise<Record<string, unknow
   const o = parseOptions(evalSpec, argv);
   if (!o.checkpoint) throw new UsageError('Expected --checkpoint PATH but received none');
   applyRuntime(o);
-  const trained = loadTrainedModel(resolve(o.checkpoint as string));
+  const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
     const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
     const n = data.labels.length;

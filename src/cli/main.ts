@@ -6,6 +6,7 @@ import { compareCommand, compareSpec } from './compare.js';
 import { trainCommand, trainSpec } from './train.js';
 import { evalCommand, evalSpec } from './eval.js';
 import { embedCommand, embedSpec } from './embed.js';
+import { anomalyCommand, anomalySpec } from './anomaly.js';
 
 interface Command {
   spec: CommandSpec;
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   compare: { spec: compareSpec, run: compareCommand },
   eval: { spec: evalSpec, run: evalCommand },
   embed: { spec: embedSpec, run: embedCommand },
+  anomaly: { spec: anomalySpec, run: anomalyCommand },
 };
 
 function usage(): string {

@@ -15,6 +15,15 @@ export class Sequential extends Module {
     // Intermediates are freed as soon as the next layer has consumed them.
     return tidy(() => this.layers.reduce((h, layer) => layer.forward(h), x));
   }
+
+  /** Puts another layer at index i (used to fold BatchNorm into convolutions for inference). */
+  replaceLayer(i: number, layer: Module): Module {
+    const old = this.layers[i];
+    if (!old) throw new RangeError(`Expected a layer index below ${this.layers.length} but received ${i}`);
+    this.layers[i] = layer;
+    this.replaceModule(String(i), layer);
+    return old;
+  }
 }
 
 /** x + body(x). */

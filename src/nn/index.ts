@@ -6,3 +6,4 @@ export { Linear, type LinearConfig } from './linear.js';
 export * from './simple-layers.js';
 export { Sequential, Residual } from './containers.js';
 export { type InitScheme, glorotUniform, torchDefaultWeight, uniform } from './init.js';
+export { fuseConvBatchNorm } from './fuse.js';

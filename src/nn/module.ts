@@ -45,6 +45,12 @@ export abstract class Module {
     }
   }
 
+  /** Swaps a registered child for another; the caller updates any field that refers to it. */
+  protected replaceModule(name: string, m: Module): void {
+    if (!this.#children.has(name)) throw new TypeError(`Expected a registered child named ${JSON.stringify(name)} in ${this.constructor.name}`);
+    this.#children.set(name, m);
+  }
+
   children(): [string, Module][] {
     return [...this.#children];
   }

@@ -4,6 +4,7 @@ import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { createHead } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
+import { fuseConvBatchNorm } from '../nn/fuse.js';
 import type { TrainConfig, EpochRecord } from './trainer.js';
 
 export interface TrainedModel {
@@ -16,7 +17,8 @@ export interface TrainedModel {
   dispose(): void;
 }
 
-export function loadTrainedModel(path: string): TrainedModel {
+/** With fuse, BatchNorm is folded into the convolutions: faster, inference only. */
+export function loadTrainedModel(path: string, opts: { fuse?: boolean } = {}): TrainedModel {
   const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(path);
   const extra = ckpt.extra as { model?: BackboneSpec | null; head?: Record<string, unknown>; classes?: string[] };
   if (!extra.model || !extra.head) {
@@ -35,6 +37,7 @@ export function loadTrainedModel(path: string): TrainedModel {
   }
   model.eval();
   head.eval();
+  if (opts.fuse) fuseConvBatchNorm(model.toChannelsLast());
   return {
     model, head, config: ckpt.config, classes: extra.classes ?? [], epoch: ckpt.epoch, history: ckpt.history ?? [],
     dispose() { model.dispose(); head.dispose(); },

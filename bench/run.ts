@@ -1,0 +1,229 @@
+// The benchmark suite (`npm run bench`, `npm run bench -- --quick`): per-op overhead, the seed's
+// MobileNetV2 training step and inference against PyTorch (same libtorch, same threads, alternated),
+// the input pipeline, a full CIFAR-10 epoch against PyTorch, and memory over many steps.
+// Prints a table and writes bench/results.json. Never run by CI: timings need a quiet machine.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { F, getNumThreads, liveTensors, manualSeed, noGrad, randint, randn, setNumThreads, tidy, torchVersion, type Tensor } from '../src/index.js';
+import { createEmbeddingNet } from '../src/models/registry.js';
+import { fuseConvBatchNorm } from '../src/nn/fuse.js';
+import { createHead } from '../src/losses/registry.js';
+import { Adam } from '../src/optim/optimizer.js';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { DataLoader } from '../src/data/loader.js';
+import { CIFAR10_AUGMENT } from '../src/data/transforms.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../src/data/cifar10-constants.js';
+import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
+import { train } from '../src/train/trainer.js';
+import type { ImageDataset } from '../src/data/dataset.js';
+import { formatTable } from '../src/util/table.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const skipPeer = args.includes('--skip-peer');
+const threadsArg = args.indexOf('--threads');
+if (threadsArg >= 0) setNumThreads(Number(args[threadsArg + 1]));
+const threads = getNumThreads();
+const PYTHON = '/usr/bin/python3';
+const PEER_DIR = resolve('../shared/bench');
+const peerAvailable = !skipPeer && existsSync(join(PEER_DIR, 'peer_torch_step.py')) && (() => {
+  try { execFileSync(PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }); return true; } catch { return false; }
+})();
+const ROUNDS = quick ? 1 : 3;
+const STEPS = quick ? 20 : 30;
+const WARMUP = 5;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+function peer(script: string, extra: string[]): Record<string, number> {
+  const out = execFileSync(PYTHON, [join(PEER_DIR, script), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function perOp(): { add_us: number; conv2d_us: number } {
+  return tidy(() => {
+    const a = randn([4]);
+    const x = randn([1, 8, 8, 8]);
+    const w = randn([8, 8, 3, 3]);
+    const time = (fn: () => Tensor, n: number): number => {
+      for (let i = 0; i < 100; i++) fn().dispose();
+      const t = performance.now();
+      for (let i = 0; i < n; i++) fn().dispose();
+      return ((performance.now() - t) * 1000) / n;
+    };
+    return { add_us: time(() => a.add(a), 20000), conv2d_us: time(() => F.conv2d(x, w, null, { padding: 1 }), 5000) };
+  });
+}
+
+/** The seed's model: Keras MobileNetV2 α=0.5 (32×32) + global average pooling + softmax head. */
+function seedModel() {
+  manualSeed(0);
+  const model = createEmbeddingNet({ name: 'mobilenetv2', alpha: 0.5, inputSize: 32 }).toChannelsLast();
+  const head = createHead('softmax', { embeddingDim: model.embeddingDim, numClasses: 10 });
+  return { model, head };
+}
+
+function ourStepMs(): number {
+  const { model, head } = seedModel();
+  const opt = new Adam([...model.parameters(), ...head.parameters()], { lr: 1e-4, amsgrad: true });
+  const { x, y } = tidy(() => ({ x: randn([128, 3, 32, 32]).contiguous('channels_last'), y: randint(0, 10, [128]) }));
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP + STEPS; i++) {
+    const t = performance.now();
+    tidy(() => {
+      opt.zeroGrad();
+      head.loss(model.forward(x), y).backward();
+      opt.step();
+    });
+    if (i >= WARMUP) times.push(performance.now() - t);
+  }
+  opt.dispose(); model.dispose(); head.dispose(); x.dispose(); y.dispose();
+  return median(times);
+}
+
+function ourInferenceMs(): number {
+  const { model, head } = seedModel();
+  fuseConvBatchNorm(model); // BatchNorm folded into the convolutions: the model is inference-only now
+  head.eval();
+  const x = tidy(() => randn([1000, 3, 32, 32]).contiguous('channels_last'));
+  const times: number[] = [];
+  noGrad(() => {
+    for (let i = 0; i < WARMUP + (quick ? 5 : 15); i++) {
+      const t = performance.now();
+      tidy(() => head.logits(model.forward(x)));
+      if (i >= WARMUP) times.push(performance.now() - t);
+    }
+  });
+  model.dispose(); head.dispose(); x.dispose();
+  return median(times);
+}
+
+function alternate(ours: () => number, theirs: () => number): { ours_ms: number; pytorch_ms: number | null; ratio_to_pytorch: number | null; rounds: number[][] } {
+  const rounds: number[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const o = ours();
+    const p = peerAvailable ? theirs() : NaN;
+    rounds.push([o, p]);
+    log(`  round ${r + 1}: ours ${o.toFixed(1)} ms, pytorch ${Number.isNaN(p) ? 'n/a' : `${p.toFixed(1)} ms`}`);
+  }
+  const o = median(rounds.map((x) => x[0]));
+  const p = peerAvailable ? median(rounds.map((x) => x[1])) : null;
+  return { ours_ms: o, pytorch_ms: p, ratio_to_pytorch: p ? median(rounds.map((x) => x[0] / x[1])) : null, rounds };
+}
+
+async function pipeline(train: ImageDataset): Promise<{ images_per_s: number }> {
+  const limit = quick ? 20000 : train.labels.length;
+  const loader = new DataLoader(train, { batchSize: 128, augment: CIFAR10_AUGMENT, seed: 1, dropLast: true });
+  const t = performance.now();
+  let n = 0;
+  for await (const batch of loader.epoch(0)) {
+    tidy(() => { imagesToTensor(batch, { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD }); labelsToTensor(batch.labels); });
+    n += batch.size;
+    if (n >= limit) break;
+  }
+  return { images_per_s: n / ((performance.now() - t) / 1000) };
+}
+
+/** Writes a dataset in CIFAR-10's binary layout (label byte + R, G, B planes) for the PyTorch peer. */
+function writeCifarBinary(dir: string, train: ImageDataset, test: ImageDataset): void {
+  const write = (file: string, d: ImageDataset, start: number, end: number): void => {
+    const out = Buffer.alloc((end - start) * 3073);
+    for (let i = start; i < end; i++) {
+      const rec = (i - start) * 3073;
+      out[rec] = d.labels[i];
+      for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) out[rec + 1 + c * 1024 + p] = d.images[i * 3072 + p * 3 + c];
+    }
+    writeFileSync(join(dir, file), out);
+  };
+  const per = Math.ceil(train.labels.length / 5);
+  for (let b = 0; b < 5; b++) write(`data_batch_${b + 1}.bin`, train, b * per, Math.min(train.labels.length, (b + 1) * per));
+  write('test_batch.bin', test, 0, test.labels.length);
+}
+
+async function epoch(trainSet: ImageDataset, testSet: ImageDataset): Promise<{ ours_s: number; pytorch_s: number | null; ratio_to_pytorch: number | null; steps: number }> {
+  // The seed's settings: batch 128, Adam AMSGrad lr 1e-4, no augmentation, pixels/255, then evaluation.
+  const limitSteps = quick ? 40 : undefined;
+  const { model, head } = seedModel();
+  const dir = mkdtempSync(join(tmpdir(), 'dm-bench-epoch-'));
+  const t = performance.now();
+  const r = await train({
+    model, head, train: trainSet, val: testSet, dir, log: () => {}, progressStream: { write: () => true, isTTY: false }, maxSteps: limitSteps,
+    config: { epochs: 1, batchSize: 128, optimizer: { name: 'adam', lr: 1e-4, amsgrad: true }, seed: 0, normalization: { kind: 'unit' }, dropLast: false },
+  });
+  const oursS = (performance.now() - t) / 1000;
+  model.dispose(); head.dispose();
+  let theirs: number | null = null;
+  if (peerAvailable) {
+    writeCifarBinary(dir, trainSet, testSet);
+    const p = peer('peer_torch_epochs.py', [dir, 'normal', '1', String(threads), ...(limitSteps ? [String(limitSteps)] : [])]);
+    theirs = p.train_s + p.eval_s;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  void r;
+  return { ours_s: oursS, pytorch_s: theirs, ratio_to_pytorch: theirs ? oursS / theirs : null, steps: limitSteps ?? Math.ceil(trainSet.labels.length / 128) };
+}
+
+function memory(): { steps: number; live_tensor_delta: number; rss_growth_pct: number; rss_mb_after_warmup: number; rss_mb_end: number } {
+  const steps = quick ? 400 : 2000;
+  const { model, head } = seedModel();
+  const opt = new Adam([...model.parameters(), ...head.parameters()], { lr: 1e-4, amsgrad: true });
+  const base = liveTensors();
+  let rssWarm = 0;
+  for (let i = 0; i < steps; i++) {
+    tidy(() => {
+      const x = randn([32, 3, 32, 32]).contiguous('channels_last');
+      const y = randint(0, 10, [32]);
+      opt.zeroGrad();
+      const loss = head.loss(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      loss.item();
+    });
+    if (i === Math.floor(steps / 10)) rssWarm = process.memoryUsage().rss;
+  }
+  const rssEnd = process.memoryUsage().rss;
+  const delta = liveTensors() - base;
+  opt.dispose(); model.dispose(); head.dispose();
+  return { steps, live_tensor_delta: delta, rss_growth_pct: (100 * (rssEnd - rssWarm)) / rssWarm, rss_mb_after_warmup: rssWarm / 2 ** 20, rss_mb_end: rssEnd / 2 ** 20 };
+}
+
+async function main(): Promise<void> {
+  log(`deepmetric bench${quick ? ' --quick' : ''}: libtorch ${torchVersion()}, ${threads} threads, PyTorch peer ${peerAvailable ? 'on' : 'off'}`);
+  log('per-op overhead…');
+  const per_op = perOp();
+  log('MobileNetV2-0.5 training step (batch 128)…');
+  const train_step = alternate(ourStepMs, () => peer('peer_torch_step.py', ['--steps', String(STEPS), '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
+  log('inference of 1000 images…');
+  const inference = alternate(ourInferenceMs, () => peer('peer_torch_step.py', ['--infer', '--steps', quick ? '5' : '15', '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
+  log('loading CIFAR-10…');
+  const { train: trainSet, test: testSet } = await loadCifar10({ split: 'both' });
+  log('input pipeline…');
+  const pipe = await pipeline(trainSet);
+  log(`CIFAR-10 epoch with evaluation${quick ? ' (40 steps)' : ''}…`);
+  const ep = await epoch(trainSet, testSet);
+  log(`memory over ${quick ? 400 : 2000} training steps…`);
+  const mem = memory();
+  const results = {
+    date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
+    per_op, train_step, inference, pipeline: pipe, epoch: ep, memory: mem,
+  };
+  mkdirSync('bench', { recursive: true });
+  writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+  const f = (x: number | null, d = 1): string => (x === null ? 'n/a' : x.toFixed(d));
+  process.stdout.write(`${formatTable([
+    { benchmark: 'add (4 floats), µs per op', ours: f(per_op.add_us, 2), pytorch: '', ratio: '', goal: '' },
+    { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: '', ratio: '', goal: '' },
+    { benchmark: 'MobileNetV2-0.5 train step b128, ms', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_ms), ratio: f(train_step.ratio_to_pytorch, 2), goal: '≤ 0.9' },
+    { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
+    { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },
+    { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
+    { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
+    { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
+  ])}\n\nWrote bench/results.json\n`);
+}
+
+await main();
