@@ -27,6 +27,7 @@ import { rocChart } from '../report/roc-chart.js';
 import { histogramChart } from '../report/histogram-chart.js';
 import { scatterChart } from '../report/scatter-chart.js';
 import { lineChart } from '../report/line-chart.js';
+import { seriesColor } from '../report/palette.js';
 import { writeChart } from '../report/png.js';
 import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
@@ -395,10 +396,11 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
     if (bestHead) {
       const p = figures.projections.get(bestHead.row.head)!;
       const group = (label: string, pts: number[][], color?: string) => ({ label, x: pts.map((q) => q[0]), y: pts.map((q) => q[1]), ...(color ? { color } : {}) });
+      // Normal and anomaly keep the histogram's colours; the reference classes are context, in grey.
       const groups = [
         ...(p.reference.length > 0 ? [group(`reference (${r.protocol.reference.join(',')})`, p.reference, '#a0a0a0')] : []),
-        group(`normal (${r.protocol.normal.join(',')})`, p.normal),
-        group(`anomaly (${r.protocol.anomaly.join(',')})`, p.anomaly),
+        group(`normal (${r.protocol.normal.join(',')})`, p.normal, seriesColor(0)),
+        group(`anomaly (${r.protocol.anomaly.join(',')})`, p.anomaly, seriesColor(1)),
       ];
       const pct = (v: number | undefined) => `${((v ?? 0) * 100).toFixed(1)}%`;
       const scatter = scatterChart(groups, { title: `Test embeddings of ${bestHead.row.head}, PCA`, xLabel: `PC1 (${pct(p.explained[0])} of variance)`, yLabel: `PC2 (${pct(p.explained[1])})` });
