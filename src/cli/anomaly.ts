@@ -16,7 +16,8 @@ import type { Device } from '../tensor/device.js';
 import type { Head } from '../losses/head.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
-import { train, type EpochRecord } from '../train/trainer.js';
+import { train } from '../train/trainer.js';
+import type { HeadResult } from './compare.js';
 import { embedDataset, inEvalMode } from '../train/evaluate.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { anomalyMetrics, type AnomalyMetrics } from '../anomaly/anomaly-metrics.js';
@@ -77,15 +78,8 @@ export interface AnomalyRow {
   best_val_acc: number | null;
 }
 
-export interface AnomalyHeadRun {
-  name: string;
-  config: Record<string, unknown>;
-  best_val_acc: number;
-  best_epoch: number;
-  final_val_acc: number;
-  train_seconds: number;
-  history: EpochRecord[];
-}
+/** A head's training record: the same fields as compare's. */
+export type AnomalyHeadRun = HeadResult;
 
 export interface AnomalyResults extends RunInfo {
   schema: 'deepmetric/anomaly-results/1';
