@@ -16,7 +16,8 @@ export function niceTicks(min: number, max: number, target = 6, integerOnly = fa
   const norm = rough / magnitude;
   const factor = norm < 1.5 ? 1 : norm < 2.25 ? 2 : norm < 3.5 ? 2.5 : norm < 7.5 ? 5 : 10;
   let step = factor * magnitude;
-  if (integerOnly && step < 1) step = 1;
+  // Integer axes (epochs) take whole steps only: 2.5 becomes 2, anything below 1 becomes 1.
+  if (integerOnly && !Number.isInteger(step)) step = Math.max(1, Math.floor(step));
   const first = Math.ceil(min / step - 1e-9);
   const last = Math.floor(max / step + 1e-9);
   const values: number[] = [];

@@ -7,6 +7,8 @@ test('nice ticks use 1/2/2.5/5 steps and stay inside the range', () => {
   assert.deepEqual(niceTicks(0.28, 0.82, 6).values, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
   assert.deepEqual(niceTicks(-0.5, 10.5, 3, true).values, [0, 5, 10]);
   assert.deepEqual(niceTicks(0.9, 3.1, 8, true).values, [1, 2, 3]);
+  // 15 epochs on a 640-px chart: matplotlib would step by 2.5; epochs step by whole numbers.
+  assert.deepEqual(niceTicks(0.3, 15.7, 6, true).values, [2, 4, 6, 8, 10, 12, 14]);
 });
 
 test('tick labels share decimals for the step and use a typographic minus', () => {
