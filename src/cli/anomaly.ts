@@ -21,7 +21,7 @@ import type { HeadResult } from './compare.js';
 import { embedDataset, inEvalMode } from '../train/evaluate.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { anomalyMetrics, type AnomalyMetrics } from '../anomaly/anomaly-metrics.js';
-import { maxSoftmaxScore } from '../anomaly/max-softmax-score.js';
+import { maxSoftmaxScore, normalPosteriorScore } from '../anomaly/max-softmax-score.js';
 import { pca } from '../anomaly/pca.js';
 import { reconstructionErrors, trainAutoencoder, type AutoencoderEpoch } from '../anomaly/train-autoencoder.js';
 import { rocChart } from '../report/roc-chart.js';
@@ -37,8 +37,9 @@ import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from '
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 
-/** Scores besides the fitted embedding scorers: 'msp' needs class logits, nothing else. */
-export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, 'msp'];
+/** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
+const POSTERIOR_SCORES: readonly string[] = ['msp', 'normal-prob'];
+export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...POSTERIOR_SCORES];
 
 export const anomalySpec: CommandSpec = {
   name: 'anomaly',
@@ -49,7 +50,7 @@ export const anomalySpec: CommandSpec = {
     anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required)' },
     reference: { type: 'list', description: 'Labelled classes trained on besides the normal ones (default: every class neither normal nor anomaly)' },
     heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to train and score (any from the losses registry)' },
-    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; 'msp' = 1 − max softmax probability (classifying heads)" },
+    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability and 'normal-prob' = 1 − probability of the normal classes" },
     'score-options': { type: 'string', description: 'JSON options per score, e.g. {"knn":{"k":10,"metric":"euclidean"},"lof":{"k":30}}' },
     baseline: { type: 'list', choices: ['autoencoder'], description: 'Baselines scored under the same protocol' },
     'ae-normal-only': { type: 'boolean', default: false, description: 'Train the autoencoder on the normal training images only (default: normal + reference, like the heads)' },
@@ -163,7 +164,10 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
   for (const [name, opts] of Object.entries(parsed)) {
     if (!scores.includes(name)) throw new UsageError(`Expected --score-options keys among the scores in --score (${scores.join(', ')}) but received '${name}'`);
     if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new UsageError(`Expected an object of options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
-    if (name === 'msp' && Object.keys(opts).length > 0) throw new UsageError(`Expected no options for 'msp' in --score-options but received ${JSON.stringify(opts)}`);
+    if (POSTERIOR_SCORES.includes(name)) {
+      if (Object.keys(opts).length > 0) throw new UsageError(`Expected no options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
+      continue;
+    }
     try {
       createScorer(name, opts).dispose();
     } catch (e) {
@@ -175,7 +179,7 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
 
 /** Fails before any training when a scorer cannot be fitted on this many normal images (e.g. k too large). */
 function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<string, unknown>>, fitSet: ImageDataset): void {
-  for (const score of scores.filter((s) => s !== 'msp')) {
+  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s))) {
     const scorer = createScorer(score, scoreOptions[score] ?? {});
     try {
       tidy(() => scorer.fit(randn([fitSet.labels.length, 4]), fitSet.labels));
@@ -233,7 +237,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
         break;
       }
       headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
-      scoreHead({ name, model, head, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, { fitSet, testNormal, testAnomaly, refSample },
+      scoreHead({ name, model, head, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, { fitSet, testNormal, testAnomaly, refSample, normalClassCount: split.normalClassCount },
         { scores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu' }, figures);
     } finally {
       model.dispose();
@@ -281,7 +285,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
 }
 
 interface HeadUnderTest { name: string; model: EmbeddingNet; head: Head; trainSeconds: number; bestValAcc: number }
-interface ScoringSets { fitSet: ImageDataset; testNormal: ImageDataset; testAnomaly: ImageDataset; refSample: ImageDataset | null }
+interface ScoringSets { fitSet: ImageDataset; testNormal: ImageDataset; testAnomaly: ImageDataset; refSample: ImageDataset | null; normalClassCount: number }
 interface ScoringOptions { scores: string[]; scoreOptions: Record<string, Record<string, unknown>>; norm: InputNormalization; device: Device }
 
 /** Embeds the sets with a trained head's network, scores the test images with every score, and projects them for the scatter. */
@@ -300,12 +304,13 @@ function scoreHead(h: HeadUnderTest, sets: ScoringSets, o: ScoringOptions, figur
     const n = sets.testNormal.labels.length;
     for (const score of o.scores) {
       let values: number[];
-      if (score === 'msp') {
+      if (POSTERIOR_SCORES.includes(score)) {
         if (!h.head.classifies) {
-          process.stderr.write(`anomaly: skipping 'msp' for '${h.name}', which has no class logits\n`);
+          process.stderr.write(`anomaly: skipping '${score}' for '${h.name}', which has no class logits\n`);
           continue;
         }
-        values = inEvalMode([h.head], () => tidy(() => maxSoftmaxScore(h.head, test).toNumbers()));
+        values = inEvalMode([h.head], () => tidy(() => (score === 'msp'
+          ? maxSoftmaxScore(h.head, test) : normalPosteriorScore(h.head, test, sets.normalClassCount)).toNumbers()));
       } else {
         const scorer = createScorer(score, o.scoreOptions[score] ?? {});
         try {
