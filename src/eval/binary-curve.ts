@@ -17,7 +17,8 @@ export interface BinaryCurve {
  * threshold. Tied scores share one threshold, so a tie never counts as half-ranked either way.
  * Throws unless both classes are present, since every metric built on it is then undefined.
  */
-export function binaryCurve(scores: NumericInput, labels: NumericInput, what: string): BinaryCurve {
+/** Scores and 0/1 labels read and checked for a binary metric: same length, both classes present. */
+export function readBinaryProblem(scores: NumericInput, labels: NumericInput, what: string): { s: number[]; y: number[]; positives: number; negatives: number } {
   const s = readScores(scores);
   const y = readBinaryLabels(labels);
   checkSameLength(s.length, y.length, 'labels', 'score');
@@ -26,6 +27,11 @@ export function binaryCurve(scores: NumericInput, labels: NumericInput, what: st
   if (positives === 0 || negatives === 0) {
     throw new RangeError(`${what} needs both classes, but all ${y.length} labels are ${positives === 0 ? '0 (normal)' : '1 (anomaly)'}`);
   }
+  return { s, y, positives, negatives };
+}
+
+export function binaryCurve(scores: NumericInput, labels: NumericInput, what: string): BinaryCurve {
+  const { s, y, positives, negatives } = readBinaryProblem(scores, labels, what);
   const order = Array.from(s.keys()).sort((a, b) => s[b] - s[a]);
   const thresholds: number[] = [];
   const tps: number[] = [];

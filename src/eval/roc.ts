@@ -1,6 +1,6 @@
 // ROC analysis of anomaly scores: the curve, its area (AUROC) and the FPR at a target TPR.
-import { type NumericInput, checkSameLength, readBinaryLabels, readScores } from './inputs.js';
-import { binaryCurve } from './binary-curve.js';
+import type { NumericInput } from './inputs.js';
+import { binaryCurve, readBinaryProblem } from './binary-curve.js';
 import { describe } from '../tensor/checks.js';
 
 export interface RocCurve {
@@ -40,14 +40,7 @@ export function rocCurve(scores: NumericInput, labels: NumericInput, opts: RocCu
  * sklearn's roc_auc_score (trapezoids over tied groups).
  */
 export function auroc(scores: NumericInput, labels: NumericInput): number {
-  const s = readScores(scores);
-  const y = readBinaryLabels(labels);
-  checkSameLength(s.length, y.length, 'labels', 'score');
-  const positives = y.reduce((a, b) => a + b, 0);
-  const negatives = y.length - positives;
-  if (positives === 0 || negatives === 0) {
-    throw new RangeError(`auroc needs both classes, but all ${y.length} labels are ${positives === 0 ? '0 (normal)' : '1 (anomaly)'}`);
-  }
+  const { s, y, positives, negatives } = readBinaryProblem(scores, labels, 'auroc');
   const order = Array.from(s.keys()).sort((a, b) => s[a] - s[b]);
   let positiveRankSum = 0;
   for (let start = 0; start < order.length;) {
