@@ -1,7 +1,7 @@
 import { Axes } from './axes.js';
 import { checkChartOptions, checkNumberArray, checkSeriesList, paddedDomain, px, type ChartOptions } from './chart-options.js';
 import { escapeXml } from './escape.js';
-import { renderLegend, type LegendEntry } from './legend.js';
+import { composeChart, type LegendEntry } from './legend.js';
 import { seriesColor } from './palette.js';
 import { finiteExtent } from './extent.js';
 
@@ -112,11 +112,5 @@ export function histogramChart(groups: readonly HistogramGroup[], options: Histo
     marks.push('</g>');
     legend.push({ label: `${g.label} (n = ${finiteCount(g.values)})`, color, kind: 'patch', opacity });
   });
-  return [
-    axes.begin(),
-    axes.clip(marks.join('\n')),
-    axes.decorations(),
-    renderLegend(legend, options.legend ?? 'best', axes.plot, occupied),
-    axes.end(),
-  ].join('\n');
+  return composeChart(axes, marks, legend, options.legend ?? 'best', occupied);
 }

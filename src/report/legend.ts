@@ -1,5 +1,5 @@
 import { escapeXml } from './escape.js';
-import { STYLE, type Rect } from './axes.js';
+import { STYLE, type Axes, type Rect } from './axes.js';
 import type { LegendPlacement } from './chart-options.js';
 import { px } from './chart-options.js';
 import { textWidth } from './text-width.js';
@@ -76,4 +76,16 @@ export function renderLegend(
   });
   out.push('</g>');
   return out.join('\n');
+}
+
+/** The whole SVG document of a chart: axes, the clipped marks, decorations, then the legend on top. */
+export function composeChart(axes: Axes, marks: readonly string[], legend: LegendEntry[], placement: LegendPlacement,
+  occupied: Array<[number, number]>): string {
+  return [
+    axes.begin(),
+    axes.clip(marks.join('\n')),
+    axes.decorations(),
+    renderLegend(legend, placement, axes.plot, occupied),
+    axes.end(),
+  ].join('\n');
 }

@@ -8,7 +8,7 @@ import {
   type ChartOptions,
 } from './chart-options.js';
 import { escapeXml } from './escape.js';
-import { renderLegend, type LegendEntry } from './legend.js';
+import { composeChart, type LegendEntry } from './legend.js';
 import { linePath, samplePath } from './line-path.js';
 import { seriesColor, seriesDash } from './palette.js';
 import { finiteExtent } from './extent.js';
@@ -81,11 +81,5 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
     occupied.push(...samplePath(path.points));
     legend.push({ label: s.label, color, kind: 'line', dash, marker: showMarkers || path.isolated.length > 0 });
   });
-  return [
-    axes.begin(),
-    axes.clip(marks.join('\n')),
-    axes.decorations(),
-    renderLegend(legend, options.legend ?? 'best', axes.plot, occupied),
-    axes.end(),
-  ].join('\n');
+  return composeChart(axes, marks, legend, options.legend ?? 'best', occupied);
 }

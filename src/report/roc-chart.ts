@@ -1,7 +1,7 @@
 import { Axes } from './axes.js';
 import { checkChartOptions, checkNumberArray, checkSeriesList, type ChartOptions } from './chart-options.js';
 import { escapeXml } from './escape.js';
-import { renderLegend, type LegendEntry } from './legend.js';
+import { composeChart, type LegendEntry } from './legend.js';
 import { linePath, samplePath } from './line-path.js';
 import { seriesColor, seriesDash } from './palette.js';
 
@@ -102,11 +102,5 @@ export function rocChart(curves: readonly RocCurve[], options: RocChartOptions =
     legend.push({ label: `${c.label} (AUROC = ${aurocText})`, color, kind: 'line', dash });
   });
   legend.push({ label: 'chance (AUROC = 0.5)', color: '#7f7f7f', kind: 'line', dash: '5 4' });
-  return [
-    axes.begin(),
-    axes.clip(marks.join('\n')),
-    axes.decorations(),
-    renderLegend(legend, options.legend ?? 'lower right', axes.plot, occupied),
-    axes.end(),
-  ].join('\n');
+  return composeChart(axes, marks, legend, options.legend ?? 'lower right', occupied);
 }

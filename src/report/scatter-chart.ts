@@ -1,7 +1,7 @@
 import { Axes } from './axes.js';
 import { checkChartOptions, checkNumberArray, checkSeriesList, paddedDomain, px, type ChartOptions } from './chart-options.js';
 import { escapeXml } from './escape.js';
-import { renderLegend, type LegendEntry } from './legend.js';
+import { composeChart, type LegendEntry } from './legend.js';
 import { finiteExtent } from './extent.js';
 import { seriesColor } from './palette.js';
 
@@ -86,11 +86,5 @@ export function scatterChart(groups: readonly ScatterGroup[], options: ScatterOp
     marks.push('</g>');
     legend.push({ label: `${g.label} (n = ${pts.length})`, color, kind: 'marker', opacity: Math.max(opacity, 0.8) });
   });
-  return [
-    axes.begin(),
-    axes.clip(marks.join('\n')),
-    axes.decorations(),
-    renderLegend(legend, options.legend ?? 'best', axes.plot, occupied),
-    axes.end(),
-  ].join('\n');
+  return composeChart(axes, marks, legend, options.legend ?? 'best', occupied);
 }
