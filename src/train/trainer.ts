@@ -13,6 +13,7 @@ import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
+import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
 import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
@@ -85,6 +86,8 @@ export interface TrainRun {
   modelSpec?: BackboneSpec;
 }
 
+const CENTROID_REFERENCE_SIZE = 5000;
+
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
 export class TrainingDivergedError extends Error {}
 
@@ -143,6 +146,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     extra: { ...extra, partial, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes },
   });
 
+  // Heads without logits validate by nearest class centroid; a fixed stratified slice of the
+  // training set estimates the centroids without embedding all of it every epoch.
+  const centroidReference = head.classifies ? undefined
+    : run.train.labels.length <= CENTROID_REFERENCE_SIZE ? run.train : stratifiedSubset(run.train, { size: CENTROID_REFERENCE_SIZE, seed: c.seed });
   const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
   let interrupted = false;
   const onSigint = (): void => {
@@ -199,7 +206,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       p.seconds += (performance.now() - t0) / 1000;
       bar.finish();
       t0 = performance.now();
-      const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: head.classifies ? undefined : run.train });
+      const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
       const record: EpochRecord = {
         epoch: epoch + 1,
         train_loss: p.lossSum / p.seen,
