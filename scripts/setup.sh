@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 # libtorch (CPU, oneDNN) and a fast BLAS: without libopenblas0-pthread libtorch falls back to
 # Debian's reference BLAS, ~20x slower on matmul. python3-numpy reads safetensors in an interop test;
-# fonts-dejavu-core gives the PNG charts their text.
-packages=(libtorch-dev libopenblas0-pthread python3-numpy fonts-dejavu-core g++ make python3)
+# fonts-dejavu-core gives the PNG charts their text. libgloo-dev: torch.distributed's gloo headers
+# for the addon's process groups. python3-torch/-torchvision/-h5py/-onnx make reference files
+# (pretrained weights, ONNX checks) inside the tests; chromium drives the serve page test.
+packages=(libtorch-dev libopenblas0-pthread python3-numpy fonts-dejavu-core g++ make python3
+  libgloo-dev python3-torch python3-torchvision python3-h5py python3-onnx chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ -z "${LIBTORCH:-}" ] && [ ${#missing[@]} -gt 0 ]; then
@@ -17,6 +20,7 @@ if [ -z "${LIBTORCH:-}" ] && [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm ci also builds the native addon (the package's install script runs node-gyp).
-npm ci --no-audit --no-fund
+# onnxruntime-node's install script would download CUDA files; its CPU runtime ships in the package.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 [ -f native/build/Release/deepmetric.node ] || npm run build:native
 npx tsc -p .
