@@ -1,5 +1,5 @@
 // Training the convolutional autoencoder baseline (MSE on pixels / 255, Adam) and scoring images
-// by their reconstruction error, with the same data loader and checkpoints as the heads.
+// by their reconstruction error, with the same training loop, data loader and checkpoints as the heads.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tidy } from '../tensor/memory.js';
@@ -13,7 +13,8 @@ import type { ImageDataset } from '../data/dataset.js';
 import { imagesToTensor } from '../train/batch-tensors.js';
 import { datasetSlice, inEvalMode, ranges } from '../train/evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { ProgressBar, type ProgressStream } from '../util/progress.js';
+import type { ProgressStream } from '../util/progress.js';
+import { runTrainingLoop, type EpochProgress } from '../train/training-loop.js';
 import type { ConvAutoencoder } from '../models/conv-autoencoder.js';
 
 export interface AutoencoderEpoch {
@@ -39,16 +40,23 @@ export interface AutoencoderTrainRun {
   label?: string;
   log?: (line: string) => void;
   progressStream?: ProgressStream;
+  /** A stop request (the CLI aborts it on Ctrl-C): the current step finishes and last.ckpt is written. */
+  signal?: AbortSignal;
 }
 
 export interface AutoencoderTrainResult {
   history: AutoencoderEpoch[];
   trainSeconds: number;
+  /** Stopped by run.signal before the last epoch; resumable from last.ckpt. */
+  interrupted: boolean;
 }
 
 const UNIT = { kind: 'unit' } as const;
 
-/** Trains model to reconstruct its inputs; the loss is the mean squared error over pixels in [0, 1]. */
+/**
+ * Trains model to reconstruct its inputs; the loss is the mean squared error over pixels in [0, 1].
+ * A diverging loss throws TrainingDivergedError; run.signal stops it cleanly mid-epoch (resumable).
+ */
 export async function trainAutoencoder(run: AutoencoderTrainRun): Promise<AutoencoderTrainResult> {
   const { model } = run;
   const label = run.label ?? 'autoencoder';
@@ -56,49 +64,46 @@ export async function trainAutoencoder(run: AutoencoderTrainRun): Promise<Autoen
   const device = run.device ?? 'cpu';
   mkdirSync(run.dir, { recursive: true });
   const lastPath = join(run.dir, 'last.ckpt');
+  const modules = { autoencoder: model };
+  const config = { epochs: run.epochs, batchSize: run.batchSize, lr: run.lr ?? 1e-3, seed: run.seed };
   manualSeed(run.seed);
-  const opt = new Adam(model.parameters(), { lr: run.lr ?? 1e-3 });
+  const opt = new Adam(model.parameters(), { lr: config.lr });
   let history: AutoencoderEpoch[] = [];
   let start = 0;
+  let partial: EpochProgress | undefined;
   try {
     if (run.resume && existsSync(lastPath)) {
       const ckpt = loadCheckpoint<AutoencoderEpoch[]>(lastPath);
-      ckpt.restore({ modules: { autoencoder: model }, optimizer: opt });
+      ckpt.restore({ modules, optimizer: opt });
       history = ckpt.history ?? [];
       start = ckpt.epoch;
-      log(`${label}: resumed from ${lastPath} at epoch ${start}`);
+      partial = (ckpt.extra.partial as EpochProgress | undefined) ?? undefined;
+      log(`${label}: resumed from ${lastPath} at epoch ${start}${partial ? `, step ${partial.stepInEpoch}` : ''}`);
     }
     const loader = new DataLoader(run.train, { batchSize: run.batchSize, shuffle: true, dropLast: run.train.labels.length > run.batchSize, seed: run.seed });
-    for (let epoch = start; epoch < run.epochs; epoch++) {
-      const bar = new ProgressBar({ total: loader.batchesPerEpoch * run.batchSize, label: `${label} epoch ${epoch + 1}/${run.epochs}`, unit: 'img', stream: run.progressStream });
-      model.train();
-      let lossSum = 0;
-      let seen = 0;
-      const t0 = performance.now();
-      for await (const batch of loader.epoch(epoch)) {
-        const loss = tidy(() => {
+    const result = await runTrainingLoop({
+      label, epochs: run.epochs, data: loader, optimizer: opt, modules, batchSize: run.batchSize,
+      start: { epoch: start, partial }, signal: run.signal, lastCheckpoint: lastPath, progressStream: run.progressStream,
+      hooks: {
+        computeLoss(batch) {
           const x = imagesToTensor(batch, UNIT, device);
-          opt.zeroGrad();
-          const l = mseLoss(model.forward(x), x);
-          l.backward();
-          opt.step();
-          return l.item();
-        });
-        lossSum += loss * batch.size;
-        seen += batch.size;
-        bar.tick(batch.size, { loss: lossSum / seen });
-      }
-      bar.finish();
-      const seconds = (performance.now() - t0) / 1000;
-      history.push({ epoch: epoch + 1, train_loss: lossSum / seen, seconds, images_per_s: seen / seconds });
-      saveCheckpoint(lastPath, { modules: { autoencoder: model }, optimizer: opt, epoch: epoch + 1, history,
-        config: { epochs: run.epochs, batchSize: run.batchSize, lr: run.lr ?? 1e-3, seed: run.seed }, extra: { classes: run.train.classes } });
-      log(`${label} epoch ${epoch + 1}/${run.epochs}: reconstruction MSE ${(lossSum / seen).toFixed(5)} | ${seconds.toFixed(1)} s, ${Math.round(seen / seconds)} img/s`);
-    }
+          return { loss: mseLoss(model.forward(x), x) };
+        },
+        endOfEpoch(epoch, p) {
+          history.push({ epoch: epoch + 1, train_loss: p.lossSum / p.seen, seconds: p.seconds, images_per_s: p.seen / p.seconds });
+          log(`${label} epoch ${epoch + 1}/${run.epochs}: reconstruction MSE ${(p.lossSum / p.seen).toFixed(5)} | ${p.seconds.toFixed(1)} s, ${Math.round(p.seen / p.seconds)} img/s`);
+        },
+        checkpoint({ epochsDone, partial: progress }) {
+          saveCheckpoint(lastPath, { modules, optimizer: opt, epoch: epochsDone, history, config, extra: { classes: run.train.classes, partial: progress } });
+        },
+      },
+    });
+    const interrupted = result.ending === 'stopped';
+    if (interrupted && run.signal?.aborted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+    return { history, trainSeconds: history.reduce((s, e) => s + e.seconds, 0), interrupted };
   } finally {
     opt.dispose();
   }
-  return { history, trainSeconds: history.reduce((s, e) => s + e.seconds, 0) };
 }
 
 /** Per-image mean squared reconstruction error of every image of data, in eval mode without grad. */

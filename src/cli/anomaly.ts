@@ -36,6 +36,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+import { commandInterrupt } from './interrupt.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = ['msp', 'normal-prob'];
@@ -227,10 +228,13 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   let interrupted = false;
+  const stop = commandInterrupt.signal;
+  commandInterrupt.beginStoppableWork();
   for (const name of heads) {
+    if (stop.aborted) break;
     const { model, head } = buildModel(o, name, trainSet.classes.length);
     try {
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), signal: stop });
       if (r.interrupted) {
         process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
         interrupted = true;
@@ -246,7 +250,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   }
 
   let autoencoder: AnomalyResults['autoencoder'];
-  if (withAutoencoder && !interrupted) {
+  if (withAutoencoder && !interrupted && !stop.aborted) {
     const normalOnly = o['ae-normal-only'] as boolean;
     const aeTrain = normalOnly ? fitSet : trainSet;
     const device = config.device ?? 'cpu';
@@ -255,11 +259,15 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
     try {
       if (device !== 'cpu') ae.to(device);
       const dir = join(out, 'checkpoints', 'autoencoder');
-      const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean });
-      const normal = reconstructionErrors(ae, testNormal, { device });
-      const anomaly = reconstructionErrors(ae, testAnomaly, { device });
-      addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
-      autoencoder = { normal_only: normalOnly, n_train: aeTrain.labels.length, lr: o['ae-lr'] as number, train_seconds: r.trainSeconds, history: r.history };
+      const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean, signal: stop });
+      if (r.interrupted) {
+        process.stderr.write('anomaly: stopped during the autoencoder; results so far written. Resume with the same command plus --resume.\n');
+      } else {
+        const normal = reconstructionErrors(ae, testNormal, { device });
+        const anomaly = reconstructionErrors(ae, testAnomaly, { device });
+        addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
+        autoencoder = { normal_only: normalOnly, n_train: aeTrain.labels.length, lr: o['ae-lr'] as number, train_seconds: r.trainSeconds, history: r.history };
+      }
     } finally {
       ae.dispose();
     }

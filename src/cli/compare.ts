@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+import { commandInterrupt } from './interrupt.js';
 
 export const compareSpec: CommandSpec = {
   name: 'compare',
@@ -55,14 +56,16 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
   process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];
+  const stop = commandInterrupt.signal;
+  commandInterrupt.beginStoppableWork();
   for (const name of heads) {
+    if (stop.aborted) break;
     const { model, head } = buildModel(o, name, data.train.classes.length);
     try {
-      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), signal: stop });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
-      if (r.interrupted) {
+      if (r.interrupted || stop.aborted) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
-        process.exitCode = 130; // as a shell reports a run ended by Ctrl-C
         break;
       }
     } finally {

@@ -7,6 +7,7 @@ import { trainCommand, trainSpec } from './train.js';
 import { evalCommand, evalSpec } from './eval.js';
 import { embedCommand, embedSpec } from './embed.js';
 import { anomalyCommand, anomalySpec } from './anomaly.js';
+import { commandInterrupt, EXIT_INTERRUPTED } from './interrupt.js';
 
 interface Command {
   spec: CommandSpec;
@@ -39,12 +40,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`deepmetric: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
+  const uninstall = commandInterrupt.install(`deepmetric ${name}`);
   try {
     if (parseOptions(command.spec, rest).help) {
       process.stdout.write(`${helpText(command.spec)}\n`);
       return 0;
     }
     await command.run(rest);
+    if (commandInterrupt.requested) return EXIT_INTERRUPTED;
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -54,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`deepmetric ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.DEEPMETRIC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
+  } finally {
+    uninstall();
   }
 }
 

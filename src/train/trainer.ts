@@ -1,8 +1,7 @@
-// The training loop: epochs of seeded batches, validation every epoch, history, best-model and
-// last checkpoints, early stopping, exact resumption, NaN detection and graceful Ctrl-C.
+// Training a backbone with a head: the training loop (training-loop.ts) with validation every
+// epoch, history, best-model and last checkpoints, early stopping and exact resumption.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { manualSeed } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
@@ -15,10 +14,12 @@ import type { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
-import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { runTrainingLoop, type EpochProgress } from './training-loop.js';
+
+export { TrainingDivergedError } from './training-loop.js';
 
 export interface OptimizerConfig {
   name: 'adam' | 'adamw' | 'sgd';
@@ -82,29 +83,21 @@ export interface TrainRun {
   progressStream?: { write(s: string): unknown; isTTY?: boolean };
   /** Stop after this many optimizer steps in total (tests simulate a killed run with it). */
   maxSteps?: number;
+  /** A stop request (the CLI aborts it on Ctrl-C): the current step finishes, last.ckpt is written, and train returns with interrupted set. */
+  signal?: AbortSignal;
   /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
   modelSpec?: BackboneSpec;
 }
 
 const CENTROID_REFERENCE_SIZE = 5000;
 
-/** Thrown when the loss stops being finite; the last good checkpoint is kept. */
-export class TrainingDivergedError extends Error {}
-
-interface Progress {
-  stepInEpoch: number;
-  lossSum: number;
-  correct: number;
-  seen: number;
-  seconds: number;
-}
 
 interface Extra {
   bestValAcc: number;
   bestEpoch: number;
   sinceBest: number;
   stoppedEarly?: boolean;
-  partial?: Progress;
+  partial?: EpochProgress;
   trainSeconds: number;
 }
 
@@ -126,6 +119,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   mkdirSync(run.dir, { recursive: true });
   const lastPath = join(run.dir, 'last.ckpt');
   const bestPath = join(run.dir, 'best.ckpt');
+  const modules = { model, head };
 
   manualSeed(c.seed);
   model.toChannelsLast();
@@ -133,115 +127,92 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
-  if (run.resume && existsSync(lastPath)) {
-    const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(lastPath);
-    ckpt.restore({ modules: { model, head }, optimizer: opt });
-    history = ckpt.history ?? [];
-    startEpoch = ckpt.epoch;
-    extra = ckpt.extra as unknown as Extra;
-    log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
-  }
-  const save = (epochsDone: number, partial?: Progress): void => saveCheckpoint(lastPath, {
-    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c,
-    extra: { ...extra, partial, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes },
-  });
-
-  // Heads without logits validate by nearest class centroid; a fixed stratified slice of the
-  // training set estimates the centroids without embedding all of it every epoch.
-  const centroidReference = head.classifies ? undefined
-    : run.train.labels.length <= CENTROID_REFERENCE_SIZE ? run.train : stratifiedSubset(run.train, { size: CENTROID_REFERENCE_SIZE, seed: c.seed });
-  const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-    log(`\n${label}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)`);
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
-  let steps = 0;
   try {
-    for (let epoch = startEpoch; epoch < c.epochs && !extra.stoppedEarly; epoch++) {
-      const p: Progress = extra.partial ?? { stepInEpoch: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-      extra.partial = undefined;
-      const perEpoch = loader.batchesPerEpoch;
-      const bar = new ProgressBar({ total: perEpoch * c.batchSize, label: `${label} epoch ${epoch + 1}/${c.epochs}`, unit: 'img', stream: run.progressStream });
-      bar.update(p.stepInEpoch * c.batchSize);
-      model.train();
-      head.train();
-      let t0 = performance.now();
-      let index = 0;
-      for await (const batch of loader.epoch(epoch)) {
-        if (index++ < p.stepInEpoch) continue;
-        opt.lr = learningRateAt(schedule, epoch + p.stepInEpoch / perEpoch);
-        const { loss, correct } = tidy(() => {
+    if (run.resume && existsSync(lastPath)) {
+      const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(lastPath);
+      ckpt.restore({ modules, optimizer: opt });
+      history = ckpt.history ?? [];
+      startEpoch = ckpt.epoch;
+      extra = ckpt.extra as unknown as Extra;
+      if (extra.partial) extra.partial = upgradeProgress(extra.partial);
+      log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
+    }
+    const spec = { model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes };
+
+    // Heads without logits validate by nearest class centroid; a fixed stratified slice of the
+    // training set estimates the centroids without embedding all of it every epoch.
+    const centroidReference = head.classifies ? undefined
+      : run.train.labels.length <= CENTROID_REFERENCE_SIZE ? run.train : stratifiedSubset(run.train, { size: CENTROID_REFERENCE_SIZE, seed: c.seed });
+    const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
+    const partial = extra.partial;
+    extra.partial = undefined;
+    const result = await runTrainingLoop({
+      label, epochs: c.epochs, data: loader, optimizer: opt, modules, batchSize: c.batchSize,
+      start: { epoch: startEpoch, partial },
+      learningRate: (epoch) => learningRateAt(schedule, epoch),
+      signal: run.signal, maxSteps: run.maxSteps, lastCheckpoint: lastPath, progressStream: run.progressStream,
+      hooks: {
+        computeLoss(batch) {
           const x = imagesToTensor(batch, c.normalization, device);
           const y = labelsToTensor(batch.labels, device);
-          opt.zeroGrad();
           const emb = model.forward(x);
-          const lossT = head.loss(emb, y);
-          const value = lossT.item();
-          if (!Number.isFinite(value)) {
-            throw new TrainingDivergedError(`${label}: the loss became ${value} at epoch ${epoch + 1}, step ${p.stepInEpoch + 1}; ` +
-              `training stopped, and ${existsSync(lastPath) ? lastPath : 'no checkpoint'} holds the last good state. Try a lower learning rate.`);
+          return {
+            loss: head.loss(emb, y),
+            counts: head.classifies ? () => ({ correct: noGrad(() => head.predict(emb).eq(y).sum().item()) }) : undefined,
+          };
+        },
+        progressFields: head.classifies ? (p) => ({ acc: (p.sums.correct ?? 0) / p.seen }) : undefined,
+        endOfEpoch(epoch, p) {
+          const t0 = performance.now();
+          const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
+          const record: EpochRecord = {
+            epoch: epoch + 1,
+            train_loss: p.lossSum / p.seen,
+            train_acc: head.classifies ? (p.sums.correct ?? 0) / p.seen : null,
+            val_loss: val.loss,
+            val_acc: val.accuracy,
+            lr: opt.lr,
+            seconds: p.seconds,
+            images_per_s: p.seen / p.seconds,
+          };
+          history.push(record);
+          extra.trainSeconds += p.seconds;
+          const improved = val.accuracy > extra.bestValAcc + (c.earlyStopping?.minDelta ?? 0);
+          if (val.accuracy > extra.bestValAcc) {
+            extra.bestValAcc = val.accuracy;
+            extra.bestEpoch = epoch + 1;
+            saveCheckpoint(bestPath, { modules, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy, ...spec } });
           }
-          lossT.backward();
-          opt.step();
-          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) : 0;
-          return { loss: value, correct: right };
-        });
-        p.stepInEpoch++;
-        p.lossSum += loss * batch.size;
-        p.correct += correct;
-        p.seen += batch.size;
-        steps++;
-        bar.tick(batch.size, { loss: p.lossSum / p.seen, ...(head.classifies ? { acc: p.correct / p.seen } : {}) });
-        if (interrupted || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
-          p.seconds += (performance.now() - t0) / 1000;
-          bar.finish();
-          save(epoch, p);
-          if (interrupted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
-          return summary(history, extra, true); // stopped before the end: resumable
-        }
-      }
-      p.seconds += (performance.now() - t0) / 1000;
-      bar.finish();
-      t0 = performance.now();
-      const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
-      const record: EpochRecord = {
-        epoch: epoch + 1,
-        train_loss: p.lossSum / p.seen,
-        train_acc: head.classifies ? p.correct / p.seen : null,
-        val_loss: val.loss,
-        val_acc: val.accuracy,
-        lr: opt.lr,
-        seconds: p.seconds,
-        images_per_s: p.seen / p.seconds,
-      };
-      history.push(record);
-      extra.trainSeconds += p.seconds;
-      const improved = val.accuracy > extra.bestValAcc + (c.earlyStopping?.minDelta ?? 0);
-      if (val.accuracy > extra.bestValAcc) {
-        extra.bestValAcc = val.accuracy;
-        extra.bestEpoch = epoch + 1;
-        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c,
-          extra: { valAcc: val.accuracy, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes } });
-      }
-      extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
-      if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {
-        extra.stoppedEarly = true;
-        log(`${label}: early stop — no improvement for ${extra.sinceBest} epochs`);
-      }
-      save(epoch + 1);
-      log(`${label} epoch ${epoch + 1}/${c.epochs}: loss ${record.train_loss.toFixed(4)}` +
-        (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
-        ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
-        ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
+          if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {
+            extra.stoppedEarly = true;
+            log(`${label}: early stop — no improvement for ${extra.sinceBest} epochs`);
+          }
+          log(`${label} epoch ${epoch + 1}/${c.epochs}: loss ${record.train_loss.toFixed(4)}` +
+            (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
+            ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
+            ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          return { stop: extra.stoppedEarly };
+        },
+        checkpoint({ epochsDone, partial: progress }) {
+          saveCheckpoint(lastPath, { modules, optimizer: opt, epoch: epochsDone, history, config: c, extra: { ...extra, partial: progress, ...spec } });
+        },
+      },
+    });
+    if (result.ending === 'stopped') {
+      if (run.signal?.aborted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+      return summary(history, extra, true); // stopped before the end: resumable
     }
     return summary(history, extra, false);
   } finally {
-    process.removeListener('SIGINT', onSigint);
     opt.dispose();
   }
+}
+
+/** Mid-epoch progress from checkpoints written before the training loop kept per-batch counts in sums. */
+function upgradeProgress(p: EpochProgress & { correct?: number }): EpochProgress {
+  const { correct, ...rest } = p;
+  return { ...rest, sums: rest.sums ?? (correct ? { correct } : {}) };
 }
 
 function summary(history: EpochRecord[], extra: Extra, interrupted: boolean): TrainResult {
