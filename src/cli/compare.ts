@@ -51,6 +51,7 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
   applyRuntime(o);
   const out = resolve(o.out as string);
   mkdirSync(out, { recursive: true });
+  process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
   const data = await loadExperimentData(o);
   const config = trainConfig(o);
   process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +

@@ -139,10 +139,15 @@ export async function runTrainingLoop<B extends { size: number }>(o: TrainingLoo
         `training stopped, and ${lastGood()} holds the last good state. Try a lower learning rate.`);
     }
   };
-  // A signal handler runs only when control returns to the event loop; prefetched batches never
-  // make the loop wait, so it yields explicitly after every step when a stop can be requested.
+  // A signal handler runs only when the event loop polls for I/O; prefetched batches never make
+  // the loop wait, so it yields explicitly after every step when a stop can be requested. Two
+  // setImmediate turns: the first may still run in the current loop iteration, before its poll
+  // phase has seen a signal that arrived during the step; the second runs after the next poll.
   const stopRequested = async (): Promise<boolean> => {
-    if (o.signal) await yieldToEventLoop();
+    if (o.signal && !o.signal.aborted) {
+      await yieldToEventLoop();
+      await yieldToEventLoop();
+    }
     return o.signal?.aborted === true;
   };
   let steps = 0;
