@@ -2,7 +2,6 @@
 // normal and reference classes (never on anomaly images), each scorer is fitted on the embeddings
 // of the normal training images only, and the test images of the normal and anomaly classes are
 // scored. Optionally the convolutional autoencoder baseline is scored by reconstruction error.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCifar10 } from '../data/cifar10.js';
 import { anomalySplit, stratifiedSubset, type AnomalySplit, type ClassRef } from '../data/splits.js';
@@ -37,6 +36,7 @@ import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from '
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { commandInterrupt } from './interrupt.js';
+import { lockOutputFolder } from '../util/output-lock.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = ['msp', 'normal-prob'];
@@ -202,11 +202,20 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
   applyRuntime(o);
   const out = resolve(o.out as string);
-  mkdirSync(out, { recursive: true });
+  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  try {
+    return await runAnomaly(argv, o, { heads, scores, scoreOptions, withAutoencoder, out });
+  } finally {
+    lock.release();
+  }
+}
+
+async function runAnomaly(argv: string[], o: ParsedOptions, a: { heads: string[]; scores: string[]; scoreOptions: Record<string, Record<string, unknown>>; withAutoencoder: boolean; out: string }): Promise<AnomalyResults> {
+  const { heads, scores, scoreOptions, withAutoencoder, out } = a;
 
   const source = o.data as string | undefined;
   const seed = o.seed as number;
-  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
+  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both', maxImagePixels: o['max-image-pixels'] as number | undefined });
   const split = splitForAnomaly(fullTrain, fullTest, o);
   const trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
   if (trainSet.classes.length < 2) {

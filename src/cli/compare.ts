@@ -1,6 +1,5 @@
 // `deepmetric compare`: the seed experiment — one backbone trained with each head, validation
 // accuracy curves on one chart, and each head's best validation accuracy.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { train, type EpochRecord } from '../train/trainer.js';
 import { lineChart } from '../report/line-chart.js';
@@ -12,6 +11,7 @@ import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { commandInterrupt } from './interrupt.js';
+import { lockOutputFolder } from '../util/output-lock.js';
 
 export const compareSpec: CommandSpec = {
   name: 'compare',
@@ -50,7 +50,15 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
   checkHeadNames(heads);
   applyRuntime(o);
   const out = resolve(o.out as string);
-  mkdirSync(out, { recursive: true });
+  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric compare', ...argv].join(' ') });
+  try {
+    return await runCompare(argv, o, heads, out);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runCompare(argv: string[], o: ParsedOptions, heads: string[], out: string): Promise<CompareResults> {
   process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
   const data = await loadExperimentData(o);
   const config = trainConfig(o);

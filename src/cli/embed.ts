@@ -1,7 +1,7 @@
 // `deepmetric embed`: embeddings and labels of a dataset split, for other tools — safetensors
 // (readable by Python's safetensors) or NumPy .npy files.
-import { resolve } from 'node:path';
-import { loadTrainedModel } from '../train/trained-model.js';
+import { dirname, resolve } from 'node:path';
+import { checkSameClasses, loadTrainedModel } from '../train/trained-model.js';
 import { embedDataset } from '../train/evaluate.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
@@ -10,6 +10,7 @@ import { saveNpy } from '../serialize/npy.js';
 import { type CommandSpec, parseOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
 import { loadSplit } from './split-data.js';
+import { prepareOutputFolder } from '../util/output-lock.js';
 
 export const embedSpec: CommandSpec = {
   name: 'embed',
@@ -21,6 +22,7 @@ export const embedSpec: CommandSpec = {
     out: { type: 'string', default: 'embeddings.safetensors', description: "Output file: .safetensors (tensors 'embeddings' and 'labels', class names in metadata) or .npy (then <name>.labels.npy too)" },
     data: TRAINING_OPTIONS.data,
     'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    'max-image-pixels': TRAINING_OPTIONS['max-image-pixels'],
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
   },
@@ -32,10 +34,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
   if (!o.checkpoint) throw new UsageError('Expected --checkpoint PATH but received none');
   const out = resolve(o.out as string);
   if (!/\.(safetensors|npy)$/.test(out)) throw new UsageError(`Expected --out ending in .safetensors or .npy but received '${o.out}'`);
+  prepareOutputFolder(dirname(out), '--out');
   applyRuntime({ ...o, device: 'cpu' });
   const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
     const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    checkSameClasses(trained, resolve(o.checkpoint as string), data.classes, `the ${o.split} split of ${o.data ?? 'the default data'}`);
     tidy(() => {
       const embeddings = embedDataset(trained.model, data, { norm: trained.config.normalization });
       const labels = tensor(data.labels);

@@ -2,7 +2,7 @@
 // confusion matrix and retrieval metrics, as a table and as JSON.
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { loadTrainedModel } from '../train/trained-model.js';
+import { checkSameClasses, loadTrainedModel } from '../train/trained-model.js';
 import { embedDataset } from '../train/evaluate.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
@@ -25,6 +25,7 @@ export const evalSpec: CommandSpec = {
     out: { type: 'string', description: 'Also write eval.json into this folder' },
     data: TRAINING_OPTIONS.data,
     'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    'max-image-pixels': TRAINING_OPTIONS['max-image-pixels'],
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
     device: TRAINING_OPTIONS.device,
@@ -39,6 +40,7 @@ export async function evalCommand(argv: string[]): Promise<Record<string, unknow
   const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
     const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    checkSameClasses(trained, resolve(o.checkpoint as string), data.classes, `the ${o.split} split of ${o.data ?? 'the default data'}`);
     const n = data.labels.length;
     const result = noGrad(() => tidy(() => {
       const emb = embedDataset(trained.model, data, { norm: trained.config.normalization });

@@ -5,6 +5,7 @@ import { loadCifar10 } from '../data/cifar10.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
 import { CIFAR10_AUGMENT } from '../data/transforms.js';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../data/image-decode.js';
 import { createEmbeddingNet, BACKBONES, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { createHead, HEAD_NAMES } from '../losses/registry.js';
@@ -19,6 +20,7 @@ import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
 export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   data: { type: 'string', env: 'DEEPMETRIC_CIFAR10', description: 'CIFAR-10 source: official URL, cifar-10-binary.tar.gz, cifar-10-batches-bin/, or an image-folder archive/folder with train/<class>/ and test/<class>/ (default: ../shared/datasets/cifar10-jpeg.tar.gz when present, else the official URL)' },
   'cache-dir': { type: 'string', env: 'DEEPMETRIC_CACHE', description: 'Where downloads and decoded datasets are cached (default .cache/deepmetric)' },
+  'max-image-pixels': { type: 'number', integer: true, min: 1, default: DEFAULT_MAX_IMAGE_PIXELS, description: 'Refuse images with more pixels (width × height) than this, before decoding them: a small file can hold a huge image' },
   backbone: { type: 'string', default: 'mobilenetv2', choices: BACKBONES, description: 'Backbone network' },
   alpha: { type: 'number', default: 0.5, description: 'MobileNetV2 width multiplier' },
   'bn-momentum': { type: 'number', description: "MobileNetV2 BatchNorm momentum, PyTorch convention (default Keras's 0.999, i.e. 0.001; 0.01-0.1 settles faster in short runs)" },
@@ -29,7 +31,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   lr: { type: 'number', default: 1e-4, description: 'Learning rate (peak, with a schedule)' },
   'weight-decay': { type: 'number', default: 0, description: 'Weight decay' },
   schedule: { type: 'string', default: 'constant', choices: ['constant', 'cosine', 'step'], description: 'Learning-rate schedule' },
-  'warmup-epochs': { type: 'number', default: 0, description: 'Linear warm-up epochs' },
+  'warmup-epochs': { type: 'number', min: 0, default: 0, description: 'Linear warm-up epochs' },
   augment: { type: 'boolean', default: false, description: 'Random crop (pad 4) and horizontal flip' },
   cutout: { type: 'number', integer: true, min: 0, default: 0, description: 'With --augment, also cut out a square of this size' },
   normalize: { type: 'string', default: 'unit', choices: ['unit', 'standard'], description: "Input scaling: 'unit' = pixels/255 (the seed's), 'standard' = per-channel mean/std" },
@@ -57,13 +59,49 @@ export function applyRuntime(o: ParsedOptions): void {
 
 export async function loadExperimentData(o: ParsedOptions): Promise<ExperimentData> {
   const source = o.data as string | undefined;
-  const { train, test } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
+  const { train, test } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both', maxImagePixels: o['max-image-pixels'] as number | undefined });
   const seed = o.seed as number;
+  checkTrainingClasses(train, test, source ?? 'the default data');
   return {
-    train: o['max-train'] ? stratifiedSubset(train, { size: o['max-train'] as number, seed }) : train,
-    val: o['max-val'] ? stratifiedSubset(test, { size: o['max-val'] as number, seed: seed + 1 }) : test,
+    train: o['max-train'] ? stratifiedSubset(train, { size: checkSubsetSize(o, 'max-train', train, 'training'), seed }) : train,
+    val: o['max-val'] ? stratifiedSubset(test, { size: checkSubsetSize(o, 'max-val', test, 'test'), seed: seed + 1 }) : test,
     source: source ? resolve(source) : 'default',
   };
+}
+
+/** --max-train/--max-val must not ask for more images than the split has. */
+export function checkSubsetSize(o: ParsedOptions, flag: string, data: ImageDataset, split: string): number {
+  const size = o[flag] as number;
+  if (size > data.labels.length) throw new UsageError(`Expected --${flag} at most the ${data.labels.length} ${split} images of the data but received ${size}`);
+  return size;
+}
+
+/**
+ * A classifier needs two classes or more, and validation classes it was trained on: a test class
+ * without training images could never be predicted (train/ and test/ folders with different classes).
+ */
+export function checkTrainingClasses(train: ImageDataset, test: ImageDataset, source: string): void {
+  const counts = (d: ImageDataset): number[] => {
+    const c = new Array<number>(d.classes.length).fill(0);
+    for (const l of d.labels) c[l]++;
+    return c;
+  };
+  const inTrain = counts(train);
+  const inTest = counts(test);
+  const trained = train.classes.filter((_, i) => inTrain[i] > 0);
+  if (trained.length < 2) {
+    throw new UsageError(`Expected --data with at least 2 classes of training images but ${source} has ${trained.length}` +
+      `${trained.length ? ` ('${trained.join("', '")}')` : ''}; a classifier needs two or more classes`);
+  }
+  const untrained = test.classes.filter((_, i) => inTest[i] > 0 && inTrain[i] === 0);
+  if (untrained.length > 0) {
+    throw new UsageError(`Expected the test classes of --data to be training classes too, but ${source} has test images of ` +
+      `'${untrained.join("', '")}' and no training images of ${untrained.length === 1 ? 'it' : 'them'}; give train/ and test/ the same class folders`);
+  }
+  const unvalidated = train.classes.filter((_, i) => inTrain[i] > 0 && inTest[i] === 0);
+  if (unvalidated.length > 0) {
+    process.emitWarning(`${source}: no test images of '${unvalidated.join("', '")}'; validation accuracy covers the other classes only`, { code: 'DEEPMETRIC_CLASSES' });
+  }
 }
 
 export function parseHeadOptions(o: ParsedOptions): Record<string, Record<string, unknown>> {
@@ -75,12 +113,20 @@ export function parseHeadOptions(o: ParsedOptions): Record<string, Record<string
     } catch (e) {
       throw new UsageError(`Expected JSON for --head-options but received '${raw}' (${(e as Error).message})`);
     }
+    const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isObject(parsed)) throw new UsageError(`Expected a JSON object of options per head for --head-options, e.g. {"arcface":{"margin":0.3}}, but received '${raw}'`);
+    for (const [head, opts] of Object.entries(parsed)) {
+      if (!isObject(opts)) throw new UsageError(`Expected an object of options for '${head}' in --head-options but received ${JSON.stringify(opts)}`);
+    }
   }
   return { ...parsed, l2softmax: { alpha: o['l2-scale'], ...parsed.l2softmax } };
 }
 
 export function checkHeadNames(names: string[]): void {
   for (const n of names) if (!HEAD_NAMES.includes(n)) throw new UsageError(`Expected heads among ${HEAD_NAMES.join(', ')} but received '${n}'`);
+  // Each head writes checkpoints/<head>/: the same head twice would overwrite its own run.
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new UsageError(`Expected each head once in --heads but received '${twice}' twice`);
 }
 
 export function modelSpec(o: ParsedOptions): BackboneSpec {

@@ -22,7 +22,13 @@ export async function readCifar10Archive(
   const collector = new ImageCollector(options);
   let imageCount = 0;
 
-  for await (const entry of readTarFile(file)) {
+  const wanted = (path: string): boolean => {
+    const parts = path.split('/').filter((part) => part !== '');
+    const name = parts[parts.length - 1] ?? '';
+    return wantedBatches.has(name) || (parts.length >= 3 && isImageFileName(name) && splits.includes(parts[parts.length - 3] as CifarSplit));
+  };
+  // Entries nobody reads (the other split's images, stray files) are streamed past, not buffered.
+  for await (const entry of readTarFile(file, { select: ({ path }) => wanted(path) })) {
     const parts = entry.path.split('/').filter((part) => part !== '');
     if (entry.type === 'directory') {
       // <split>/<class>/ folders are remembered so an empty one is reported.

@@ -3,14 +3,14 @@
 // Whatever the source, the decoded splits are cached as .dmcache files keyed by the source's
 // identity, so only the first run pays for decoding.
 
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { checkOneOf } from './checks.js';
 import { readCifar10Archive, type CifarSplit } from './cifar10-archive.js';
 import { cifarBatchFiles, findCifarBatchFolder, loadCifarBinaryFolder } from './cifar10-binary.js';
 import { CIFAR10_BINARY_MD5, CIFAR10_BINARY_URL } from './cifar10-constants.js';
 import { DataFileError } from './data-error.js';
-import { cacheKey, defaultCacheDir, readDatasetCache, writeDatasetCache } from './dataset-cache.js';
+import { cacheKey, defaultCacheDir, folderIdentity, readDatasetCache, tryWriteDatasetCache } from './dataset-cache.js';
 import type { ImageDataset } from './dataset.js';
 import { downloadFile, verifyMd5 } from './download.js';
 import { loadSplitImageFolder } from './image-folder.js';
@@ -41,6 +41,8 @@ export interface Cifar10Options {
   cache?: boolean;
   /** Progress bar on stderr while downloading (default true). */
   progress?: boolean;
+  /** Refuse images with more pixels than this before decoding them (default DEFAULT_MAX_IMAGE_PIXELS). */
+  maxImagePixels?: number;
 }
 
 export interface Cifar10Splits {
@@ -106,16 +108,9 @@ async function describeSource(source: string): Promise<ResolvedSource> {
     return { kind: 'binary-folder', path: batchFolder, identity };
   }
   if ((await exists(join(path, 'train'))) || (await exists(join(path, 'test')))) {
-    // Class folders' mtimes change whenever an image is added or removed.
+    // Every file's size and mtime: an image overwritten in place changes no folder's mtime.
     const identity: (string | number)[] = [path];
-    for (const split of ['train', 'test']) {
-      const splitFolder = join(path, split);
-      const classes = await readdir(splitFolder).catch(() => [] as string[]);
-      for (const name of classes.sort()) {
-        const classInfo = await stat(join(splitFolder, name));
-        identity.push(split, name, classInfo.mtimeMs);
-      }
-    }
+    for (const split of ['train', 'test']) identity.push(split, await folderIdentity(join(path, split)));
     return { kind: 'image-folder', path, identity };
   }
   throw new DataFileError(path, 'folder holds neither cifar-10-batches-bin/*.bin files nor train/<class>/ and test/<class>/ image folders');
@@ -125,14 +120,14 @@ async function decodeSplits(source: ResolvedSource, splits: CifarSplit[], option
   if (source.kind === 'archive') {
     const md5 = expectedMd5(source.path, options);
     if (md5) await verifyMd5(source.path, md5);
-    return readCifar10Archive(source.path, splits);
+    return readCifar10Archive(source.path, splits, { maxImagePixels: options.maxImagePixels });
   }
   if (source.kind === 'binary-folder') {
     const result = new Map<CifarSplit, ImageDataset>();
     for (const split of splits) result.set(split, await loadCifarBinaryFolder(source.path, split));
     return result;
   }
-  return (await loadSplitImageFolder(source.path, splits)) as Map<CifarSplit, ImageDataset>;
+  return (await loadSplitImageFolder(source.path, splits, { maxImagePixels: options.maxImagePixels })) as Map<CifarSplit, ImageDataset>;
 }
 
 export function loadCifar10(options: Cifar10Options & { split: CifarSplit }): Promise<ImageDataset>;
@@ -163,7 +158,7 @@ export async function loadCifar10(options: Cifar10Options = {}): Promise<ImageDa
     const decoded = await decodeSplits(resolved, missing, options);
     for (const s of missing) {
       const dataset = decoded.get(s)!;
-      if (options.cache !== false) await writeDatasetCache(cacheFile(s), dataset, resolved.path);
+      if (options.cache !== false) await tryWriteDatasetCache(cacheFile(s), dataset, resolved.path);
       datasets.set(s, dataset);
     }
   }

@@ -9,7 +9,8 @@
 // the size and digest checks catch files damaged later.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
@@ -60,11 +61,13 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
   const labels = Buffer.alloc(dataset.labels.length * 4);
   dataset.labels.forEach((label, i) => labels.writeInt32LE(label, i * 4));
 
-  await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const hash = createHash(DIGEST);
-  const handle = await open(temporary, 'w');
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  trackTemporary(temporary);
   try {
+    await mkdir(dirname(file), { recursive: true });
+    handle = await open(temporary, 'w');
     const parts: Uint8Array[] = [prefix, labels];
     for (let offset = 0; offset < dataset.images.length; offset += CHUNK) {
       parts.push(dataset.images.subarray(offset, Math.min(dataset.images.length, offset + CHUNK)));
@@ -76,12 +79,69 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
     await handle.write(hash.digest());
     await handle.sync();
     await handle.close();
+    handle = undefined;
     await rename(temporary, file);
   } catch (error) {
-    await handle.close().catch(() => {});
+    await handle?.close().catch(() => {});
     await rm(temporary, { force: true });
     throw new DataFileError(file, `cannot write dataset cache (${(error as Error).message})`, { cause: error });
+  } finally {
+    inFlight.delete(temporary);
   }
+}
+
+/**
+ * Writes the cache, or warns and goes on when it cannot be written (a full disk, a read-only
+ * cache folder): the dataset is in memory, so the run continues without the cache. Returns
+ * whether the cache was written.
+ */
+export async function tryWriteDatasetCache(file: string, dataset: ImageDataset, source?: string): Promise<boolean> {
+  try {
+    await writeDatasetCache(file, dataset, source);
+    return true;
+  } catch (error) {
+    if (!(error instanceof DataFileError)) throw error;
+    process.emitWarning(`${error.message}; continuing with the dataset in memory (it will be decoded again next time)`, { code: 'DEEPMETRIC_CACHE_WRITE' });
+    return false;
+  }
+}
+
+/** Cache files being written, removed if the process exits mid-write (e.g. Ctrl-C while decoding). */
+const inFlight = new Set<string>();
+let exitHookInstalled = false;
+
+function trackTemporary(file: string): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const f of inFlight) rmSync(f, { force: true });
+    });
+  }
+  inFlight.add(file);
+}
+
+/**
+ * Facts that change whenever any file under `root` changes — every file's relative path, size and
+ * modification time — hashed into a short key. Overwriting one image in place changes its mtime
+ * (a folder's mtime changes only when entries are added or removed). Costs one stat per file.
+ */
+export async function folderIdentity(root: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (folder: string, rel: string): Promise<void> => {
+    const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const files: string[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory()) await walk(join(folder, entry.name), `${rel}${entry.name}/`);
+      else files.push(entry.name);
+    }
+    // Stats of one folder in parallel: a folder of 5,000 images costs a few milliseconds.
+    const stats = await Promise.all(files.map((name) => stat(join(folder, name)).catch(() => undefined)));
+    files.forEach((name, i) => hash.update(`${rel}${name}\0${stats[i]?.size ?? -1}\0${stats[i]?.mtimeMs ?? -1}\n`));
+  };
+  await walk(root, '');
+  return hash.digest('hex').slice(0, 32);
 }
 
 /** Reads and verifies a cache file; any damage is a DataFileError naming it. */
@@ -156,6 +216,6 @@ export async function cachedDataset(file: string, build: () => Promise<ImageData
     }
   }
   const dataset = await build();
-  await writeDatasetCache(file, dataset, source);
+  await tryWriteDatasetCache(file, dataset, source);
   return dataset;
 }

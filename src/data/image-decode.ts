@@ -14,7 +14,18 @@ export interface DecodeOptions {
   resize?: ResizeOptions;
   /** 3 (default) for RGB, 1 for grey. Alpha is always dropped. */
   channels?: 1 | 3;
+  /**
+   * Images with more pixels (width × height) are refused before decoding (default
+   * DEFAULT_MAX_IMAGE_PIXELS): a small compressed file can hold a huge image.
+   */
+  maxImagePixels?: number;
 }
+
+/**
+ * 40 megapixels: larger than photos from most cameras, small enough that the decodes in flight
+ * at once (16) stay within a few GB. A 16,000 × 16,000 PNG of under 1 MB would need 768 MB decoded.
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
 
 export interface DecodedImage {
   pixels: Buffer;
@@ -33,8 +44,18 @@ export function isImageFileName(name: string): boolean {
 /** `file` names the image in errors. */
 export async function decodeImage(data: Buffer, file: string, options: DecodeOptions = {}): Promise<DecodedImage> {
   const channels = options.channels ?? 3;
+  const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new RangeError(`Expected a positive integer for maxImagePixels but received ${maxPixels}`);
+  // The header alone gives the size: refuse before any pixel is decoded.
+  const meta = await sharp(data).metadata().catch((error: Error) => {
+    throw new DataFileError(file, `cannot decode image (${error.message})`, { cause: error });
+  });
+  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
+    throw new DataFileError(file, `image is ${meta.width}×${meta.height} = ${((meta.width! * meta.height!) / 1e6).toFixed(1)} megapixels, ` +
+      `over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels (raise it with --max-image-pixels / maxImagePixels if the image is genuine)`);
+  }
   try {
-    let pipeline = sharp(data).removeAlpha();
+    let pipeline = sharp(data, { limitInputPixels: maxPixels }).removeAlpha();
     if (options.resize) {
       const { width, height, fit = 'cover' } = options.resize;
       pipeline = pipeline.resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } });

@@ -1,6 +1,8 @@
 // A small streaming reader for tar archives (plain or gzip-compressed), enough for dataset
 // archives: ustar headers in 512-byte blocks, GNU long names ('L') and pax extended headers ('x').
-// Entries are yielded one at a time so a 60,000-file archive never sits whole in memory.
+// Entries are yielded one at a time so a 60,000-file archive never sits whole in memory; entries
+// the caller does not select are streamed past without being buffered, and a file entry over a
+// size cap is refused before it is read (a small .tar.gz can expand to gigabytes).
 
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -56,6 +58,28 @@ class ByteQueue {
       this.consume(count);
     }
     return out;
+  }
+
+  /** Discards n bytes without holding more than one chunk; returns how many were there. */
+  async skip(n: number): Promise<number> {
+    let skipped = 0;
+    while (skipped < n) {
+      if (this.available === 0) {
+        if (this.ended) break;
+        const next = await this.source.next();
+        if (next.done) {
+          this.ended = true;
+          break;
+        }
+        if (next.value.length === 0) continue;
+        this.chunks.push(next.value);
+        this.available += next.value.length;
+      }
+      const count = Math.min(n - skipped, this.chunks[0].length - this.head);
+      this.consume(count);
+      skipped += count;
+    }
+    return skipped;
   }
 
   private consume(count: number): void {
@@ -126,9 +150,30 @@ function normalisePath(path: string): string {
 }
 
 /**
+ * 512 MiB: more than any dataset file in practice (CIFAR-100's train.bin is 150 MB, MNIST's
+ * training images 47 MB), far less than an archive bomb's multi-GB entry.
+ */
+export const DEFAULT_MAX_TAR_ENTRY_BYTES = 512 * 1024 * 1024;
+/** Long names and pax headers are a few hundred bytes; a larger one is not a real archive. */
+const MAX_METADATA_ENTRY_BYTES = 1024 * 1024;
+
+export interface TarReadOptions {
+  /**
+   * Which file entries to read. The others are skipped without buffering (a huge entry the
+   * caller does not want costs only the time to stream past it) and are not yielded.
+   */
+  select?: (entry: { path: string; size: number }) => boolean;
+  /** File entries larger than this are refused before being read (default DEFAULT_MAX_TAR_ENTRY_BYTES). */
+  maxEntryBytes?: number;
+}
+
+const formatBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+
+/**
  * Tar entries from a stream of uncompressed tar bytes; `file` names the archive in errors.
  */
-export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: string): AsyncGenerator<TarEntry> {
+export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: string, options: TarReadOptions = {}): AsyncGenerator<TarEntry> {
+  const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_TAR_ENTRY_BYTES;
   const queue = new ByteQueue(chunks[Symbol.asyncIterator]());
   let longName: string | undefined;
   let pax: Map<string, string> | undefined;
@@ -141,6 +186,9 @@ export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: strin
         throw new DataFileError(file, 'truncated tar archive: it ends after an extended header');
       }
       return;
+    }
+    if (position === 0 && (header.length < BLOCK || (!isZeroBlock(header) && !headerChecksumMatches(header)))) {
+      throw new DataFileError(file, `not a tar or tar.gz archive: it does not start with a tar header (${header.length} bytes: ${JSON.stringify(header.toString('latin1', 0, 24))}…)`);
     }
     if (header.length < BLOCK) {
       throw new DataFileError(file, `truncated tar archive: it ends inside a header at byte ${position}`);
@@ -156,23 +204,34 @@ export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: strin
     }
     let size = headerSize;
     if (pax?.has('size') && typeFlag !== 'x' && typeFlag !== 'L') size = Number(pax.get('size'));
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new DataFileError(file, `corrupt tar archive: invalid entry size at byte ${position}`);
+    }
     const padded = Math.ceil(size / BLOCK) * BLOCK;
-    const body = await queue.read(padded);
-    if (body.length < padded) {
-      throw new DataFileError(file, `truncated tar archive: entry at byte ${position} needs ${size} bytes but the archive ends`);
-    }
+    const entryStart = position;
     position += BLOCK + padded;
-    const data = body.subarray(0, size);
+    const readBody = async (): Promise<Buffer> => {
+      const body = await queue.read(padded);
+      if (body.length < padded) {
+        throw new DataFileError(file, `truncated tar archive: entry at byte ${entryStart} needs ${size} bytes but the archive ends`);
+      }
+      return body.subarray(0, size);
+    };
+    const skipBody = async (): Promise<void> => {
+      if ((await queue.skip(padded)) < padded) {
+        throw new DataFileError(file, `truncated tar archive: entry at byte ${entryStart} needs ${size} bytes but the archive ends`);
+      }
+    };
 
-    if (typeFlag === 'L') {
-      longName = readString(data, 0, data.length);
+    if (typeFlag === 'L' || typeFlag === 'x' || typeFlag === 'g' || typeFlag === 'K') {
+      if (size > MAX_METADATA_ENTRY_BYTES) {
+        throw new DataFileError(file, `corrupt tar archive: extended header at byte ${entryStart} claims ${formatBytes(size)}`);
+      }
+      const data = await readBody();
+      if (typeFlag === 'L') longName = readString(data, 0, data.length);
+      if (typeFlag === 'x') pax = parsePax(data, file);
       continue;
     }
-    if (typeFlag === 'x') {
-      pax = parsePax(data, file);
-      continue;
-    }
-    if (typeFlag === 'g' || typeFlag === 'K') continue;
 
     let path = readString(header, 0, 100);
     const magic = header.toString('ascii', 257, 262);
@@ -186,7 +245,21 @@ export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: strin
     pax = undefined;
 
     const type = typeFlag === '0' || typeFlag === '\0' || typeFlag === '7' ? 'file' : typeFlag === '5' ? 'directory' : 'other';
-    yield { path: normalisePath(path), type, size, data: type === 'file' ? data : Buffer.alloc(0) };
+    const entryPath = normalisePath(path);
+    if (type !== 'file') {
+      await skipBody();
+      yield { path: entryPath, type, size, data: Buffer.alloc(0) };
+      continue;
+    }
+    if (options.select && !options.select({ path: entryPath, size })) {
+      await skipBody();
+      continue;
+    }
+    if (size > maxEntryBytes) {
+      throw new DataFileError(file, `entry ${entryPath} is ${formatBytes(size)}, over the limit of ${formatBytes(maxEntryBytes)} for one entry ` +
+        '(an archive bomb, or a file that does not belong in a dataset archive)');
+    }
+    yield { path: entryPath, type, size, data: await readBody() };
   }
 }
 
@@ -202,13 +275,13 @@ async function isGzipFile(file: string): Promise<boolean> {
 }
 
 /** Entries of a .tar or .tar.gz file (compression detected from the gzip magic bytes). */
-export async function* readTarFile(file: string): AsyncGenerator<TarEntry> {
+export async function* readTarFile(file: string, options: TarReadOptions = {}): AsyncGenerator<TarEntry> {
   const gzip = await isGzipFile(file);
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   // pipeline destroys both streams on error or early exit, so errors surface in the loop below.
   const stream: Readable = gzip ? pipeline(input, createGunzip({ chunkSize: 1 << 20 }), () => {}) : input;
   try {
-    yield* readTarEntries(stream as AsyncIterable<Buffer>, file);
+    yield* readTarEntries(stream as AsyncIterable<Buffer>, file, options);
   } catch (error) {
     if (error instanceof DataFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,7 +1,7 @@
 // Named tensors in the safetensors format (8-byte header length, JSON header, raw little-endian data),
 // readable by Python's safetensors. https://github.com/huggingface/safetensors#format
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { native } from '../binding/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
@@ -14,12 +14,29 @@ const MAX_HEADER = 100 * 1024 * 1024;
 
 interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
 
-/** The metadata key under which the SHA-256 of the data section is stored, when asked for. */
+/** The metadata key of a SHA-256 of the data section only (files written before FILE_CHECKSUM_KEY). */
 export const CHECKSUM_KEY = 'deepmetric.sha256';
+/**
+ * The metadata key of a SHA-256 of the whole file — length prefix, header and data — computed with
+ * this value itself written as 64 zeros, so that a flipped bit in the header is caught too.
+ */
+export const FILE_CHECKSUM_KEY = 'deepmetric.file-sha256';
+const PLACEHOLDER = '0'.repeat(64);
+
+/** Where the 64 hex digits of the whole-file checksum sit in the buffer, or -1. */
+function fileChecksumOffset(buf: Buffer, headerEnd: number): number {
+  const marker = Buffer.from(`"${FILE_CHECKSUM_KEY}":"`);
+  const at = buf.subarray(0, headerEnd).lastIndexOf(marker);
+  return at < 0 || at + marker.length + 64 > headerEnd ? -1 : at + marker.length;
+}
+
+function wholeFileDigest(buf: Buffer, offset: number): string {
+  return createHash('sha256').update(buf.subarray(0, offset)).update(PLACEHOLDER).update(buf.subarray(offset + 64)).digest('hex');
+}
 
 /**
  * Encodes named tensors (and string metadata) as one safetensors buffer. With checksum, the
- * SHA-256 of the data section goes into the metadata, and decoding verifies it.
+ * SHA-256 of the whole file goes into the metadata, and decoding verifies it.
  */
 export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, opts: { checksum?: boolean } = {}): Buffer {
   const header: Record<string, unknown> = {};
@@ -33,18 +50,24 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     offset += bytes.length;
   }
   const meta = { ...metadata };
-  if (opts.checksum) {
-    const hash = createHash('sha256');
-    for (const c of chunks) hash.update(c);
-    meta[CHECKSUM_KEY] = hash.digest('hex');
-  }
+  delete meta[CHECKSUM_KEY];
+  delete meta[FILE_CHECKSUM_KEY];
+  if (opts.checksum) meta[FILE_CHECKSUM_KEY] = PLACEHOLDER;
   if (Object.keys(meta).length > 0) header.__metadata__ = meta;
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([head, Buffer.from(json), ...chunks]);
+  const buf = Buffer.concat([head, Buffer.from(json), ...chunks]);
+  if (opts.checksum) {
+    const at = fileChecksumOffset(buf, 8 + Buffer.byteLength(json));
+    buf.write(wholeFileDigest(buf, at), at, 'ascii');
+  }
+  return buf;
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Decodes a safetensors buffer; `source` names it in errors. Every tensor is copied into libtorch. */
 export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
@@ -52,15 +75,24 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
   if (buf.length < 8) throw bad(`it has ${buf.length} bytes, fewer than the 8-byte header length`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen > MAX_HEADER || 8 + headerLen > buf.length) throw bad(`header length ${headerLen} exceeds the file (${buf.length} bytes); is it truncated?`);
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
     header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
   } catch (e) {
     throw bad(`header is not JSON (${(e as Error).message})`);
   }
+  if (!isPlainObject(header)) throw bad(`header is ${Array.isArray(header) ? 'an array' : String(header)}, not an object of tensors`);
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const rawMeta = header.__metadata__ ?? {};
+  if (!isPlainObject(rawMeta) || Object.values(rawMeta).some((v) => typeof v !== 'string')) throw bad('__metadata__ is not an object of strings');
+  const metadata = rawMeta as Record<string, string>;
+  const whole = metadata[FILE_CHECKSUM_KEY];
+  if (whole !== undefined) {
+    const at = fileChecksumOffset(buf, dataStart);
+    const actual = at < 0 ? 'missing' : wholeFileDigest(buf, at);
+    if (actual !== whole) throw bad(`its header and data checksum does not match (expected ${whole.slice(0, 12)}…, found ${actual.slice(0, 12)}…): the file is corrupted or truncated`);
+  }
   const expected = metadata[CHECKSUM_KEY];
   if (expected !== undefined) {
     const actual = createHash('sha256').update(buf.subarray(dataStart)).digest('hex');
@@ -70,18 +102,21 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
   try {
     for (const [name, value] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      const e = value as HeaderEntry;
-      const dtype = FROM_ST[e?.dtype];
-      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify(e?.dtype)}`);
-      const [begin, end] = e.data_offsets ?? [];
-      const numel = (e.shape ?? []).reduce((a, b) => a * b, 1);
-      if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== numel * BYTES[dtype]) {
-        throw bad(`tensor '${name}' has data_offsets [${begin},${end}] that do not fit its shape [${e.shape}] and the ${dataLen} data bytes; is it truncated?`);
+      const e = value as Partial<HeaderEntry> | null;
+      const dtype = isPlainObject(e) ? FROM_ST[e.dtype as string] : undefined;
+      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify((e as { dtype?: unknown } | null)?.dtype)}`);
+      const shape = e!.shape;
+      if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+      const offsets = e!.data_offsets;
+      const [begin, end] = Array.isArray(offsets) ? offsets : [];
+      const numel = shape.reduce((a, b) => a * b, 1);
+      if (!isCount(begin) || !isCount(end) || end > dataLen || end - begin !== numel * BYTES[dtype]) {
+        throw bad(`tensor '${name}' has data_offsets [${begin},${end}] that do not fit its shape [${shape}] and the ${dataLen} data bytes; is it truncated?`);
       }
       // Copy into an aligned buffer: the slice may start at any byte.
       const bytes = new Uint8Array(end - begin);
       bytes.set(buf.subarray(dataStart + begin, dataStart + end));
-      tensors[name] = new Tensor(native.fromData(bytes, dtype, e.shape));
+      tensors[name] = new Tensor(native.fromData(bytes, dtype, shape));
     }
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
@@ -95,12 +130,36 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   writeFileAtomicSync(path, encodeSafetensors(tensors, metadata, opts));
 }
 
+/**
+ * Reads a safetensors file. The header length is checked against the file's size before anything
+ * else is read, and only regular files are read (a device such as /dev/zero never ends).
+ */
 export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const cannot = (why: string): Error => new Error(`safetensors: cannot read ${path}: ${why}`);
   let buf: Buffer;
+  let fd: number | undefined;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, 'r');
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw cannot('it is not a regular file');
+    const prefix = Buffer.alloc(8);
+    if (readSync(fd, prefix, 0, 8, 0) === 8) {
+      const headerLen = prefix.readBigUInt64LE(0);
+      if (headerLen > BigInt(MAX_HEADER) || 8n + headerLen > BigInt(info.size)) {
+        throw new Error(`safetensors: ${path} is not a valid safetensors file: header length ${headerLen} exceeds the file (${info.size} bytes); is it truncated?`);
+      }
+    }
+    buf = Buffer.alloc(info.size);
+    for (let filled = 0; filled < info.size;) {
+      const n = readSync(fd, buf, filled, info.size - filled, filled);
+      if (n === 0) throw cannot(`it ended after ${filled} of ${info.size} bytes`);
+      filled += n;
+    }
   } catch (e) {
-    throw new Error(`safetensors: cannot read ${path}: ${(e as Error).message}`);
+    if ((e as Error).message.startsWith('safetensors:')) throw e;
+    throw cannot((e as Error).message);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return decodeSafetensors(buf, path);
 }

@@ -1,5 +1,6 @@
 // Checkpoints: modules, optimizer state, epoch, RNG state, metrics history and config in one
-// safetensors file (with a data checksum), written atomically (temporary file, then rename).
+// safetensors file with a checksum over header and data, written atomically (temporary file, then
+// rename). Weights holding Inf or NaN are refused: a diverged model is never saved as a good one.
 import { existsSync } from 'node:fs';
 import { native } from '../binding/native.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -7,9 +8,13 @@ import { dispose } from '../tensor/memory.js';
 import { getRngState, setRngState } from '../tensor/creation.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { loadSafetensors, saveSafetensors } from '../serialize/safetensors.js';
+import { FILE_CHECKSUM_KEY, loadSafetensors, saveSafetensors } from '../serialize/safetensors.js';
+import { nonFiniteTensor } from './finite-check.js';
 
-const FORMAT = 'deepmetric-checkpoint/1';
+/** /2: the checksum covers the header (epoch, history, config…) as well as the tensors. */
+const FORMAT = 'deepmetric-checkpoint/2';
+/** Read for compatibility: its checksum covers the tensors only. */
+const FORMAT_DATA_CHECKSUM = 'deepmetric-checkpoint/1';
 const OPTIMIZER_KEY = '__optimizer__';
 const RNG_KEY = '__rng__';
 
@@ -26,6 +31,8 @@ export interface CheckpointContent<H = unknown, C = unknown> {
 }
 
 export function saveCheckpoint(path: string, c: CheckpointContent): void {
+  const bad = nonFiniteTensor(c.modules);
+  if (bad) throw new Error(`checkpoint: not writing ${path}: ${bad} holds Inf or NaN (the training diverged)`);
   const tensors: Record<string, Tensor> = {};
   const owned: Tensor[] = [];
   for (const [name, m] of Object.entries(c.modules)) {
@@ -74,15 +81,20 @@ export function loadCheckpoint<H = unknown, C = unknown>(path: string): LoadedCh
     dispose(tensors);
     throw new Error(`checkpoint: ${path} ${why}`);
   };
-  if (metadata.format !== FORMAT) fail(`is not a deepmetric checkpoint (format ${JSON.stringify(metadata.format)}, expected ${FORMAT})`);
+  if (metadata.format !== FORMAT && metadata.format !== FORMAT_DATA_CHECKSUM) fail(`is not a deepmetric checkpoint (format ${JSON.stringify(metadata.format)}, expected ${FORMAT})`);
+  if (metadata.format === FORMAT && metadata[FILE_CHECKSUM_KEY] === undefined) fail('has no checksum; it is damaged or was not written by deepmetric');
   let parsed: { history: H; config: C; extra: Record<string, unknown> };
   try {
     parsed = { history: JSON.parse(metadata.history), config: JSON.parse(metadata.config), extra: JSON.parse(metadata.extra ?? '{}') };
   } catch (e) {
     return fail(`has unreadable metadata: ${(e as Error).message}`);
   }
+  if (parsed.extra === null || typeof parsed.extra !== 'object' || Array.isArray(parsed.extra)) fail('has unreadable metadata: extra is not an object');
+  const epoch = Number(metadata.epoch);
+  if (!Number.isSafeInteger(epoch) || epoch < 0) fail(`has unreadable metadata: epoch ${JSON.stringify(metadata.epoch)} is not a count of epochs`);
+  if (!(tensors[RNG_KEY] instanceof Tensor)) fail('holds no random-number-generator state; it is damaged or was not written by deepmetric');
   return {
-    epoch: Number(metadata.epoch),
+    epoch,
     ...parsed,
     optimizerKind: metadata.optimizer ?? '',
     restore(target) {

@@ -49,6 +49,35 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError(`Expected each chunk of data to be a string or Uint8Array but received ${typeof chunk}`);
 }
 
+/**
+ * A system error (ENOSPC, EACCES…) whose message names the file being written — not the
+ * temporary sibling — while keeping code, errno and syscall for callers that branch on them.
+ */
+function namingTarget(error: unknown, target: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof e.code !== 'string') return error;
+  const named = new Error(`cannot write ${target}: ${e.message}`, { cause: e }) as NodeJS.ErrnoException;
+  named.code = e.code;
+  named.errno = e.errno;
+  named.syscall = e.syscall;
+  named.path = target;
+  return named;
+}
+
+/** Temporary files being written, removed if the process exits mid-write (e.g. a second Ctrl-C). */
+const inFlight = new Set<string>();
+let exitHookInstalled = false;
+
+function track(tmp: string): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const file of inFlight) fs.rmSync(file, { force: true });
+    });
+  }
+  inFlight.add(tmp);
+}
+
 /** Makes the rename itself durable; some platforms cannot open directories, which is not an error. */
 async function fsyncDirectory(dir: string): Promise<void> {
   let handle: fsp.FileHandle | undefined;
@@ -76,6 +105,7 @@ export async function writeFileAtomic(
   checkData(data);
   const tmp = atomicTempPath(target);
   let handle: fsp.FileHandle | undefined;
+  track(tmp);
   try {
     handle = await fsp.open(tmp, 'wx', options.mode);
     if (typeof data === 'string' || data instanceof Uint8Array) {
@@ -92,7 +122,9 @@ export async function writeFileAtomic(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
+    throw namingTarget(error, target);
+  } finally {
+    inFlight.delete(tmp);
   }
   await fsyncDirectory(path.dirname(target));
 }
@@ -113,6 +145,7 @@ export function writeFileAtomicSync(
   }
   const tmp = atomicTempPath(target);
   let fd: number | undefined;
+  track(tmp);
   try {
     fd = fs.openSync(tmp, 'wx', options.mode);
     const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
@@ -134,7 +167,9 @@ export function writeFileAtomicSync(
       }
     }
     fs.rmSync(tmp, { force: true });
-    throw error;
+    throw namingTarget(error, target);
+  } finally {
+    inFlight.delete(tmp);
   }
   try {
     const dirFd = fs.openSync(path.dirname(target), 'r');
