@@ -61,9 +61,16 @@ function configText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Elements that run code, embed other documents or change attributes over time. */
+const FORBIDDEN_ELEMENTS = new Set(['script', 'foreignobject', 'iframe', 'object', 'embed', 'handler', 'listener', 'set', 'animate', 'animatemotion', 'animatetransform']);
+const TAG = /<(\/?)([A-Za-z][\w.:-]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/y;
+const ATTRIBUTE = /\s+([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
 /**
  * Accepts an SVG document for inlining only if it cannot run code or fetch anything: the report
- * must stay self-contained and safe to open from a results folder.
+ * must stay self-contained and safe to open from a results folder. The check reads the markup's
+ * structure — element names, attribute names and link targets — never the text, so a class
+ * named `<img onerror=…>` (escaped in the chart's text) is shown as the text it is.
  */
 export function sanitizeSvgForInline(svg: string): string {
   if (typeof svg !== 'string') throw new TypeError(`Expected an SVG document string for svg but received ${typeof svg}`);
@@ -71,14 +78,38 @@ export function sanitizeSvgForInline(svg: string): string {
   if (!/^<svg[\s>]/i.test(body) || !/<\/svg>$/i.test(body)) {
     throw new TypeError(`Expected an SVG document (<svg …>…</svg>) for svg but received ${JSON.stringify(body.slice(0, 40))}`);
   }
-  const forbidden: Array<[RegExp, string]> = [
-    [/<script\b/i, 'a <script> element'],
-    [/<foreignObject\b/i, 'a <foreignObject> element'],
-    [/\son[a-z]+\s*=/i, 'an event-handler attribute'],
-    [/(?:href|src)\s*=\s*["']?\s*(?:javascript:|https?:|\/\/)/i, 'an external or javascript: link'],
-  ];
-  for (const [pattern, what] of forbidden) {
-    if (pattern.test(body)) throw new Error(`Expected a self-contained SVG without scripts for svg but it contains ${what}`);
+  const refuse = (what: string): never => {
+    throw new Error(`Expected a self-contained SVG without scripts for svg but it contains ${what}`);
+  };
+  for (let at = body.indexOf('<'); at >= 0; at = body.indexOf('<', at + 1)) {
+    if (body.startsWith('<!--', at)) {
+      const close = body.indexOf('-->', at + 4);
+      if (close < 0) refuse('an unterminated comment');
+      at = close + 2;
+      continue;
+    }
+    TAG.lastIndex = at;
+    const m = TAG.exec(body);
+    if (!m) refuse(`markup that is not a plain element tag at character ${at} (${JSON.stringify(body.slice(at, at + 30))})`);
+    const name = m![2];
+    const element = name.toLowerCase().replace(/^svg:/, '');
+    if (element === 'script') refuse('a <script> element');
+    if (element === 'foreignobject') refuse('a <foreignObject> element');
+    if (FORBIDDEN_ELEMENTS.has(element)) refuse(`a <${name}> element`);
+    for (const a of m![3].matchAll(ATTRIBUTE)) {
+      const attr = a[1].toLowerCase();
+      const value = (a[2] ?? a[3] ?? '').trim();
+      if (attr.startsWith('on')) refuse(`an event-handler attribute (${a[1]} on <${name}>)`);
+      if ((attr === 'href' || attr.endsWith(':href') || attr === 'src') && !value.startsWith('#')) refuse(`an external or javascript: link (${a[1]}="${value.slice(0, 40)}")`);
+      if (/url\(\s*['"]?\s*(?!#)/i.test(value)) refuse(`an external url() reference in ${a[1]} on <${name}>`);
+    }
+    if (element === 'style' && m![1] === '' && m![4] === '') {
+      // CSS, not text: it may fetch (@import, url()) but cannot run code.
+      const close = body.toLowerCase().indexOf('</style', at);
+      const css = body.slice(at + m![0].length, close < 0 ? undefined : close);
+      if (/@import|url\(\s*['"]?\s*(?!#)/i.test(css)) refuse('an external reference in a <style> element');
+    }
+    at += m![0].length - 1;
   }
   return body;
 }
