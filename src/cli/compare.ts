@@ -8,7 +8,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, parseHeadOptions, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { commandInterrupt } from './interrupt.js';
 import { lockOutputFolder } from '../util/output-lock.js';
@@ -48,6 +48,7 @@ export interface CompareResults extends RunInfo {
 export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv)): Promise<CompareResults> {
   const heads = o.heads as string[];
   checkHeadNames(heads);
+  parseHeadOptions(o); // a usage error before any data is decoded
   applyRuntime(o);
   const out = resolve(o.out as string);
   const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric compare', ...argv].join(' ') });

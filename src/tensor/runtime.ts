@@ -1,4 +1,6 @@
 // Threads and build information of the linked libtorch.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { native } from '../binding/native.js';
 import { checkInt } from './checks.js';
 
@@ -23,12 +25,20 @@ export function buildConfig(): string {
 /**
  * Records every libtorch op (with its time and input shapes) run by fn into a Chrome trace at
  * tracePath (open it in chrome://tracing or Perfetto), to see where a training step spends time.
+ * The trace's folder is created; a trace libtorch could not write is an error, not silence.
  */
 export function profile<T>(tracePath: string, fn: () => T): T {
-  native.profilerStart(tracePath);
+  if (typeof tracePath !== 'string' || tracePath === '') throw new TypeError(`Expected a file path for tracePath but received ${JSON.stringify(tracePath)}`);
+  const path = resolve(tracePath);
+  mkdirSync(dirname(path), { recursive: true });
+  rmSync(path, { force: true });
+  native.profilerStart(path);
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     native.profilerStop();
   }
+  if (!existsSync(path)) throw new Error(`profile: libtorch wrote no trace to ${path}; is its folder writable?`);
+  return result;
 }
