@@ -46,15 +46,9 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
   const channels = options.channels ?? 3;
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new RangeError(`Expected a positive integer for maxImagePixels but received ${maxPixels}`);
-  // The header alone gives the size: refuse before any pixel is decoded.
-  const meta = await sharp(data).metadata().catch((error: Error) => {
-    throw new DataFileError(file, `cannot decode image (${error.message})`, { cause: error });
-  });
-  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
-    throw new DataFileError(file, `image is ${meta.width}×${meta.height} = ${((meta.width! * meta.height!) / 1e6).toFixed(1)} megapixels, ` +
-      `over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels (raise it with --max-image-pixels / maxImagePixels if the image is genuine)`);
-  }
   try {
+    // libvips compares the header's width × height with limitInputPixels before decoding any pixel;
+    // only a refused image pays for a separate metadata() read, to name its size.
     let pipeline = sharp(data, { limitInputPixels: maxPixels }).removeAlpha();
     if (options.resize) {
       const { width, height, fit = 'cover' } = options.resize;
@@ -67,6 +61,15 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
     }
     return { pixels, height: info.height, width: info.width, channels: info.channels };
   } catch (error) {
+    if (/pixel limit/i.test((error as Error).message)) await refuseOversized(data, file, maxPixels);
     throw new DataFileError(file, `cannot decode image (${(error as Error).message})`, { cause: error });
   }
+}
+
+/** Throws the over-the-limit error with the image's size, read from its header by sharp().metadata(). */
+async function refuseOversized(data: Buffer, file: string, maxPixels: number): Promise<void> {
+  const meta = await sharp(data, { limitInputPixels: false }).metadata().catch(() => undefined);
+  const size = meta?.width && meta.height ? `${meta.width}×${meta.height} = ${((meta.width * meta.height) / 1e6).toFixed(1)} megapixels` : 'larger than the limit';
+  throw new DataFileError(file, `image is ${size}, over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels ` +
+    '(raise it with --max-image-pixels / maxImagePixels if the image is genuine)');
 }
