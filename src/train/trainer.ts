@@ -11,13 +11,13 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { runTrainingLoop, type EpochProgress } from './training-loop.js';
+import { runTrainingLoop, type EpochProgress, type TrainingHooks } from './training-loop.js';
 
 export { TrainingDivergedError } from './training-loop.js';
 
@@ -85,6 +85,13 @@ export interface TrainRun {
   maxSteps?: number;
   /** A stop request (the CLI aborts it on Ctrl-C): the current step finishes, last.ckpt is written, and train returns with interrupted set. */
   signal?: AbortSignal;
+  /**
+   * Data-parallel training: ranks other than 0 pass false — they write no checkpoint, log nothing
+   * and show no progress. Default true.
+   */
+  isMainProcess?: boolean;
+  /** Extra loop hooks, e.g. averaging gradients across ranks after backward, sharding before an epoch. */
+  loopHooks?: Pick<TrainingHooks<Batch>, 'beforeEpoch' | 'afterBackward'>;
   /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
   modelSpec?: BackboneSpec;
 }
@@ -112,7 +119,8 @@ export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, 
 
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, head, config: c } = run;
-  const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const main = run.isMainProcess ?? true;
+  const log = !main ? () => {} : run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const label = run.label ?? head.name;
   const device = c.device ?? 'cpu';
   const schedule = checkSchedule({ kind: 'constant', ...c.schedule, lr: c.optimizer.lr, epochs: c.schedule?.epochs ?? c.epochs });
@@ -150,8 +158,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       label, epochs: c.epochs, data: loader, optimizer: opt, modules, batchSize: c.batchSize,
       start: { epoch: startEpoch, partial },
       learningRate: (epoch) => learningRateAt(schedule, epoch),
-      signal: run.signal, maxSteps: run.maxSteps, lastCheckpoint: lastPath, progressStream: run.progressStream,
+      signal: run.signal, maxSteps: run.maxSteps, lastCheckpoint: lastPath, progressStream: run.progressStream, isMainProcess: main,
       hooks: {
+        ...run.loopHooks,
         computeLoss(batch) {
           const x = imagesToTensor(batch, c.normalization, device);
           const y = labelsToTensor(batch.labels, device);
@@ -181,7 +190,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           if (val.accuracy > extra.bestValAcc) {
             extra.bestValAcc = val.accuracy;
             extra.bestEpoch = epoch + 1;
-            saveCheckpoint(bestPath, { modules, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy, ...spec } });
+            if (main) saveCheckpoint(bestPath, { modules, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy, ...spec } });
           }
           extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
           if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {

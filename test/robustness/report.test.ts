@@ -1,7 +1,7 @@
 // Markup where text belongs: a class named like an HTML tag travels through `anomaly` into
 // anomaly.json, the charts and report.html as text — shown, never run, and never a failed report.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, tempDir } from './bad-input.js';
 import { writeColourFolder } from '../cli/synthetic-folder.js';
@@ -17,14 +17,13 @@ badInput('report/markup-class-name', 'a class named <img src=x onerror=alert(1)>
   const data = join(root, 'data');
   await writeColourFolder(data, { train: 10, test: 4 }, { [MARKUP]: [200, 40, 40], blue: [40, 40, 200], green: [40, 200, 40] }, 13);
   const out = join(root, 'run');
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  // stdout stays: the test reporter writes there.
+  const write = { err: process.stderr.write };
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
     await anomalyCommand(['--normal', MARKUP, '--anomaly', 'blue', '--data', data, '--cache-dir', join(root, 'cache'), '--threads', '1',
       '--heads', 'softmax', '--backbone', 'convnet', '--epochs', '1', '--batch-size', '8', '--out', out]);
   } finally {
-    process.stdout.write = write.out;
     process.stderr.write = write.err;
   }
   const results = JSON.parse(readFileSync(join(out, 'anomaly.json'), 'utf8'));
@@ -55,4 +54,23 @@ badInput('report/svg-text-that-looks-like-code', 'chart text such as onload=… 
   assert.throws(() => sanitizeSvgForInline(inject('<style>@import "https://evil.example/a.css";</style>')), /an external reference in a <style> element/);
   assert.throws(() => sanitizeSvgForInline(inject('<![CDATA[<script>alert(1)</script>]]>')), /markup that is not a plain element tag/);
   assert.throws(() => sanitizeSvgForInline(inject('<g onclick=alert(1)></g>')), /markup that is not a plain element tag/, 'unquoted attributes are refused');
+});
+
+badInput('report/report-path-blocked', 'when report.html cannot be written, anomaly.json with every result is already on disk', async () => {
+  const data = join(root, 'data');
+  if (!existsSync(data)) await writeColourFolder(data, { train: 10, test: 4 }, { [MARKUP]: [200, 40, 40], blue: [40, 40, 200], green: [40, 200, 40] }, 13);
+  const out = join(root, 'blocked');
+  mkdirSync(join(out, 'report.html'), { recursive: true }); // a folder where the report should go
+  // stdout stays: the test reporter writes there.
+  const write = { err: process.stderr.write };
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await assert.rejects(anomalyCommand(['--normal', 'green', '--anomaly', 'blue', '--data', data, '--cache-dir', join(root, 'cache'), '--threads', '1',
+      '--heads', 'softmax', '--backbone', 'convnet', '--epochs', '1', '--batch-size', '8', '--out', out]), /cannot write .*blocked\/report\.html/);
+  } finally {
+    process.stderr.write = write.err;
+  }
+  const results = JSON.parse(readFileSync(join(out, 'anomaly.json'), 'utf8'));
+  assert.equal(results.results.length, 1);
+  assert.ok(results.results[0].auroc >= 0 && results.results[0].auroc <= 1);
 });
