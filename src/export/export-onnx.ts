@@ -9,6 +9,7 @@ import { zeros } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { checkInt } from '../tensor/checks.js';
+import type { Device } from '../tensor/device.js';
 import { inEvalMode } from '../train/evaluate.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { EmbeddingNet } from '../models/embedding-net.js';
@@ -85,7 +86,8 @@ function defaultInputSize(model: Module): number | undefined {
 /** Runs the model once on a zero image to learn its output shape (and reject a misfit input size). */
 function probeOutputShape(model: Module, channels: number, height: number, width: number): number[] {
   try {
-    return inEvalMode([model], () => noGrad(() => tidy(() => model.forward(zeros([1, channels, height, width])).shape)));
+    const device = (model.parameters()[0]?.device ?? 'cpu') as Device;
+    return inEvalMode([model], () => noGrad(() => tidy(() => model.forward(zeros([1, channels, height, width], { device })).shape)));
   } catch (e) {
     throw new Error(`onnx export: ${model.constructor.name} cannot take ${channels}×${height}×${width} images: ${(e as Error).message}`);
   }

@@ -16,10 +16,9 @@ import { join } from './module-emitters.js';
 /** Emits head.logits(embeddings) and returns the logits value's name. */
 export type HeadEmitter<H extends Head = Head> = (head: H, embeddings: string, path: string, g: OnnxGraph) => string;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type HeadClass<H extends Head> = abstract new (...args: any[]) => H;
+type HeadClass<H extends Head> = abstract new (...args: never[]) => H;
 
-const EMITTERS = new Map<Function, HeadEmitter>();
+const EMITTERS = new Map<unknown, HeadEmitter>();
 
 export function registerOnnxHeadEmitter<H extends Head>(cls: HeadClass<H>, emit: HeadEmitter<H>): void {
   EMITTERS.set(cls, emit as HeadEmitter);

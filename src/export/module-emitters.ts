@@ -31,10 +31,9 @@ export interface EmitContext {
 /** Emits the nodes computing m(x) in eval mode and returns the output value's name. */
 export type ModuleEmitter<M extends Module = Module> = (m: M, x: string, path: string, ctx: EmitContext) => string;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type ModuleClass<M extends Module> = abstract new (...args: any[]) => M;
+type ModuleClass<M extends Module> = abstract new (...args: never[]) => M;
 
-const EMITTERS = new Map<Function, ModuleEmitter>();
+const EMITTERS = new Map<unknown, ModuleEmitter>();
 
 /** Registers how modules of a class are written to ONNX (subclasses inherit it unless they register their own). */
 export function registerOnnxEmitter<M extends Module>(cls: ModuleClass<M>, emit: ModuleEmitter<M>): void {
