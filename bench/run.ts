@@ -19,6 +19,7 @@ import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
 import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
+import { onnxBenchmark } from './onnx.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -199,6 +200,8 @@ async function main(): Promise<void> {
   const train_step = alternate(ourStepMs, () => peer('peer_torch_step.py', ['--steps', String(STEPS), '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
   log('inference of 1000 images…');
   const inference = alternate(ourInferenceMs, () => peer('peer_torch_step.py', ['--infer', '--steps', quick ? '5' : '15', '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
+  log('ONNX Runtime vs ours, seed model on 1000 images…');
+  const onnx = await onnxBenchmark({ images: 1000, rounds: ROUNDS, iterations: quick ? 5 : 15, warmup: WARMUP });
   log('loading CIFAR-10…');
   const { train: trainSet, test: testSet } = await loadCifar10({ split: 'both' });
   log('input pipeline…');
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
   const mem = memory();
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, pipeline: pipe, epoch: ep, memory: mem,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -219,6 +222,7 @@ async function main(): Promise<void> {
     { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: '', ratio: '', goal: '' },
     { benchmark: 'MobileNetV2-0.5 train step b128, ms', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_ms), ratio: f(train_step.ratio_to_pytorch, 2), goal: '≤ 0.9' },
     { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
+    { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
     { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },

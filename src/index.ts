@@ -16,3 +16,5 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as losses from './losses/index.js';
 export { createHead, Head, type HeadConfig } from './losses/index.js';
+export * as onnx from './export/index.js';
+export { exportOnnx, buildOnnxModel, exportCheckpointOnnx, type OnnxExportOptions } from './export/index.js';

@@ -7,6 +7,7 @@ import { trainCommand, trainSpec } from './train.js';
 import { evalCommand, evalSpec } from './eval.js';
 import { embedCommand, embedSpec } from './embed.js';
 import { anomalyCommand, anomalySpec } from './anomaly.js';
+import { exportCommand, exportSpec } from './export.js';
 
 interface Command {
   spec: CommandSpec;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   eval: { spec: evalSpec, run: evalCommand },
   embed: { spec: embedSpec, run: embedCommand },
   anomaly: { spec: anomalySpec, run: anomalyCommand },
+  export: { spec: exportSpec, run: exportCommand },
 };
 
 function usage(): string {
