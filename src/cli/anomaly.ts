@@ -160,7 +160,7 @@ export function splitForAnomaly(trainSet: ImageDataset, testSet: ImageDataset, o
   }
 }
 
-function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, Record<string, unknown>> {
+export function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, Record<string, unknown>> {
   const raw = o['score-options'] as string | undefined;
   if (!raw) return {};
   let parsed: unknown;
