@@ -20,6 +20,7 @@ import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
 import { onnxBenchmark } from './onnx.js';
+import { detectorBench } from './detector.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -210,9 +211,11 @@ async function main(): Promise<void> {
   const ep = await epoch(trainSet, testSet);
   log(`memory over ${quick ? 400 : 2000} training steps…`);
   const mem = memory();
+  log('detector: scoring 32×32 JPEG files, loading the file…');
+  const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem, score: det.score, detector: det.detector,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -225,6 +228,8 @@ async function main(): Promise<void> {
     { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
     { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
+    { benchmark: `score ${det.score.files} JPEG files with a detector, img/s`, ours: f(det.score.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 2000' },
+    { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
   ])}\n\nWrote bench/results.json\n`);
