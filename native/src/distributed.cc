@@ -139,6 +139,10 @@ static std::vector<double> Flattened(Group& g, const Napi::CallbackInfo& info, s
     flats.push_back(at::cat(pieces));
     buckets.push_back(std::move(ts));
   }
+  if (flats.empty() && !extra.empty()) {  // numbers only
+    flats.push_back(at::tensor(extra, at::TensorOptions(at::kDouble)));
+    buckets.emplace_back();
+  }
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   for (auto& f : flats) works.push_back(launch(f));
   WaitAll(g, works);
