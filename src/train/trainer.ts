@@ -164,6 +164,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   // distributed: each rank reads its shard of the same seeded global batches
   const loader = new DataLoader(run.train, dp ? { ...loaderOptions, seed: dp.augmentSeed(c.seed), sampler: dp.shard(new ShuffledBatchSampler(run.train.labels.length, loaderOptions)) } : loaderOptions);
   let interrupted = false;
+  let agreedStop = false; // distributed: some rank was interrupted before this step's allreduce
   const onSigint = (): void => {
     interrupted = true;
     log(`\n${label}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)`);
@@ -198,8 +199,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
               `training stopped, and ${existsSync(lastPath) ? lastPath : 'no checkpoint'} holds the last good state. Try a lower learning rate.`);
           }
           lossT.backward();
-          // distributed: average gradients over ranks; any rank's interrupt stops all at this step
-          if (dp && dp.averageGradients(params, index - 1, [interrupted ? 1 : 0])[0] > 0) interrupted = true;
+          // distributed: average gradients over ranks; the interrupt votes ride along, so all ranks stop at the same step
+          if (dp) agreedStop = dp.averageGradients(params, index - 1, [interrupted ? 1 : 0])[0] > 0;
           opt.step();
           const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) : 0;
           return { loss: value, correct: right };
@@ -210,12 +211,12 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         p.seen += batch.size;
         steps++;
         bar.tick(dp ? dp.globalBatchSize(index - 1) : batch.size, { loss: p.lossSum / p.seen, ...(head.classifies ? { acc: p.correct / p.seen } : {}) });
-        if (interrupted || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
+        if ((dp ? agreedStop : interrupted) || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
           p.seconds += (performance.now() - t0) / 1000;
           bar.finish();
           if (dp) [p.lossSum, p.correct, p.seen] = dp.sum([p.lossSum, p.correct, p.seen]); // distributed: epoch sums over ranks
           if (!dp || dp.isRoot) save(epoch, p); // distributed: rank 0 writes
-          if (interrupted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+          if (interrupted || agreedStop) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
           return summary(history, extra, true); // stopped before the end: resumable
         }
       }
