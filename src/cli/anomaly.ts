@@ -34,7 +34,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
@@ -224,12 +224,16 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
+  // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
+  const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
+  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head, so ${scores.filter((s) => !fittedScores.includes(s)).join(', ')} (from the head's probabilities) are skipped\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   let interrupted = false;
   for (const name of heads) {
     const { model, head } = buildModel(o, name, trainSet.classes.length);
     try {
+      await loadPretrainedWeights(o, model);
       const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
       if (r.interrupted) {
         process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
@@ -238,7 +242,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
       }
       headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       scoreHead({ name, model, head, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, { fitSet, testNormal, testAnomaly, refSample, normalClassCount: split.normalClassCount },
-        { scores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu' }, figures);
+        { scores: fittedScores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu' }, figures);
     } finally {
       model.dispose();
       head.dispose();

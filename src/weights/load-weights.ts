@@ -1,8 +1,9 @@
 // loadWeights(model, file): published pretrained weights into a model — PyTorch checkpoints
 // (torch.save, zip or legacy), safetensors (timm / Hugging Face) and Keras .h5 files — with strict
 // name and shape checks that report every missing, unexpected and mismatched key.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { Module, type StateDict } from '../nn/module.js';
 import { EmbeddingNet } from '../models/embedding-net.js';
 import { MobileNetV2 } from '../models/mobilenet-v2.js';
@@ -64,6 +65,21 @@ async function detectFormat(path: string): Promise<WeightsFormat> {
   throw new Error(`weights: ${path} is not a recognised weights file: expected a PyTorch checkpoint (.pth/.pt: zip or pickle), .safetensors or a Keras .h5 (it starts with bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
+/** The input scaling the weights in a file were trained with: Keras's [-1, 1] for .h5 files, else ImageNet mean/std. */
+export function weightsNormalization(path: string): InputNormalization {
+  const head = Buffer.alloc(8);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    readSync(fd, head, 0, 8, 0);
+  } catch (e) {
+    throw new Error(`weights: cannot read ${path}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return head.equals(HDF5_MAGIC) ? KERAS_TF_NORMALIZATION : IMAGENET_NORMALIZATION;
+}
+
 /** The module that holds the weights: an EmbeddingNet's backbone, else the module itself. */
 function targetOf(model: Module): Module {
   return model instanceof EmbeddingNet ? model.backbone : model;
@@ -82,6 +98,10 @@ function transform(t: Tensor, how: KerasTransform): Tensor {
 async function kerasStateDict(target: Module, path: string, skipped: string[]): Promise<StateDict> {
   if (!(target instanceof MobileNetV2) || target.config.variant !== 'keras') {
     throw new Error(`weights: ${path} is a Keras .h5 file, which loads into the Keras-faithful MobileNetV2 (backbone 'mobilenetv2'), not ${target.constructor.name}${target instanceof MobileNetV2 ? ` variant '${target.config.variant}'` : ''}`);
+  }
+  const named = /_tf_kernels_([\d.]+)_(\d+)/.exec(basename(path));
+  if (named && Number(named[1]) !== target.config.alpha) {
+    throw new Error(`weights: ${path} is for MobileNetV2 α=${named[1]} (by its name) but the model has α=${target.config.alpha}; build it with alpha ${named[1]} (--alpha ${named[1]})`);
   }
   const layers = await readKerasH5(path);
   const top = KERAS_TOP_LAYERS.find((l) => layers.has(l)) ?? KERAS_TOP_LAYERS[0];
