@@ -10,17 +10,40 @@ import { Linear } from '../nn/linear.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { globalAvgPool2d, maxPool2d } from '../nn/functional.js';
+import type { FoldsOwnBatchNorm } from '../nn/fuse.js';
 
 const conv = (inC: number, outC: number, kernel: number, stride = 1): Conv2d =>
   new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: kernel, stride, padding: (kernel - 1) / 2, bias: false });
+
+/** Conv → BatchNorm pairs held as named children (fields of the same names), foldable for inference by fuseConvBatchNorm. */
+abstract class ConvBnPairs extends Module implements FoldsOwnBatchNorm {
+  protected abstract readonly pairs: [string, string][];
+
+  foldConvBatchNorm(fold: (conv: Conv2d, bn: BatchNorm2d) => [Conv2d, Module]): void {
+    const self = this as unknown as Record<string, Module>;
+    for (const [c, b] of this.pairs) {
+      const conv = self[c];
+      const bn = self[b];
+      if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d)) continue;
+      const [fused, rest] = fold(conv, bn);
+      this.replaceModule(c, fused);
+      this.replaceModule(b, rest);
+      self[c] = fused;
+      self[b] = rest;
+      conv.dispose();
+      bn.dispose();
+    }
+  }
+}
 
 /** conv1x1 → BN on the shortcut when the block changes resolution or width ('downsample.0', 'downsample.1'). */
 const downsample = (inC: number, outC: number, stride: number): Sequential | null =>
   (stride !== 1 || inC !== outC ? new Sequential(conv(inC, outC, 1, stride), new BatchNorm2d({ numFeatures: outC })) : null);
 
-class BasicBlock extends Module {
+class BasicBlock extends ConvBnPairs {
   static readonly expansion = 1;
-  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
+  protected readonly pairs: [string, string][] = [['conv1', 'bn1'], ['conv2', 'bn2']];
+  conv1: Module; bn1: Module; conv2: Module; bn2: Module;
   readonly downsample: Sequential | null;
 
   constructor(inC: number, planes: number, stride: number) {
@@ -41,9 +64,10 @@ class BasicBlock extends Module {
   }
 }
 
-class Bottleneck extends Module {
+class Bottleneck extends ConvBnPairs {
   static readonly expansion = 4;
-  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d; readonly conv3: Conv2d; readonly bn3: BatchNorm2d;
+  protected readonly pairs: [string, string][] = [['conv1', 'bn1'], ['conv2', 'bn2'], ['conv3', 'bn3']];
+  conv1: Module; bn1: Module; conv2: Module; bn2: Module; conv3: Module; bn3: Module;
   readonly downsample: Sequential | null;
 
   constructor(inC: number, planes: number, stride: number) {
@@ -81,9 +105,10 @@ const LAYOUT: Record<18 | 50, { block: typeof BasicBlock | typeof Bottleneck; bl
   50: { block: Bottleneck, blocks: [3, 4, 6, 3] },
 };
 
-export class TorchvisionResNet extends Module {
-  readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+export class TorchvisionResNet extends ConvBnPairs {
+  protected readonly pairs: [string, string][] = [['conv1', 'bn1']];
+  conv1: Module;
+  bn1: Module;
   readonly layers: Sequential[];
   readonly fc: Linear | null;
   readonly outChannels: number;
