@@ -14,6 +14,7 @@ Writes into OUT_DIR:
   resnet18-legacy.pth        resnet18 in torch's legacy (non-zip) format
   resnet18-<sha8>.pth        resnet18 named as torchvision names its published files
   views.pth + views.json     tensors that are strided / offset views of shared storages, several dtypes
+                             (also views-legacy.pth, and nested.pth: under 'state_dict' with 'module.' keys)
   unsupported-opcode.pth     a checkpoint whose pickle holds a Python set (opcode EMPTY_SET)
   keras_mobilenet_v2_0.35_64.h5   Keras-layout weights (Keras's layer names, HWIO kernels) for
                              MobileNetV2 α=0.35 with a 1000-class 'Logits' top, as in the published files
@@ -115,6 +116,8 @@ def make_views(out):
     with open(os.path.join(out, 'views.json'), 'w') as f:
         json.dump(expected, f)
     torch.save({'weight': torch.zeros(2), 'extra': {1, 2}}, os.path.join(out, 'unsupported-opcode.pth'), pickle_protocol=4)
+    # A training script's checkpoint: the state_dict nested, under nn.DataParallel's 'module.' prefix.
+    torch.save({'epoch': 3, 'best_acc': 0.5, 'state_dict': {f'module.{k}': t for k, t in tensors.items()}}, os.path.join(out, 'nested.pth'))
 
 
 def make_divisible(v, divisor=8, min_value=None):

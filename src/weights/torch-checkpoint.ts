@@ -53,7 +53,8 @@ function hooks(source: string, storages: Map<string, StorageRef>, loadBytes: ((k
   return {
     allowGlobal: (module, name) => (module === 'collections' && name === 'OrderedDict')
       || (module === 'torch._utils' && REBUILDERS.has(name))
-      || (module === 'torch' && name in STORAGES),
+      // Legacy files of CUDA tensors name torch.cuda.FloatStorage etc.; the bytes are the same.
+      || ((module === 'torch' || module === 'torch.cuda') && name in STORAGES),
     call(fn, args) {
       if (fn.module === 'collections') return new Map(Array.isArray(args[0]) ? (args[0] as [unknown, unknown][]) : []);
       if (fn.name === '_rebuild_parameter' || fn.name === '_rebuild_parameter_with_state') return args[0];
@@ -110,7 +111,10 @@ function findStateDict(value: unknown, source: string): Map<unknown, unknown> {
 
 function collect(value: unknown, source: string): Map<string, RawTensor> {
   const out = new Map<string, RawTensor>();
-  for (const [k, ref] of findStateDict(value, source)) out.set(String(k), toRaw(ref as TensorRef, String(k), source));
+  const state = findStateDict(value, source);
+  // nn.DataParallel / DistributedDataParallel save every key under 'module.'.
+  const wrapped = [...state.keys()].every((k) => String(k).startsWith('module.'));
+  for (const [k, ref] of state) out.set(wrapped ? String(k).slice('module.'.length) : String(k), toRaw(ref as TensorRef, String(k), source));
   return out;
 }
 

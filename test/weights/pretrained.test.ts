@@ -108,10 +108,10 @@ test('an embedding network over a torchvision backbone without top loads the Ima
   assert.equal(liveTensors(), base);
 });
 
-test('the legacy (non-zip) torch.save format and strided / offset views of every dtype are rebuilt as torch saved them', { skip }, async () => {
+test('the legacy (non-zip) torch.save format, strided / offset views of every dtype, and a nested DataParallel checkpoint are rebuilt as torch saved them', { skip }, async () => {
   const base = liveTensors();
   const expected = JSON.parse(readFileSync(join(dir, 'views.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
-  for (const file of ['views.pth', 'views-legacy.pth']) {
+  for (const file of ['views.pth', 'views-legacy.pth', 'nested.pth']) {
     const raw = await readTorchCheckpoint(join(dir, file));
     assert.deepEqual([...raw.keys()].sort(), Object.keys(expected).sort(), file);
     for (const [name, e] of Object.entries(expected)) {
