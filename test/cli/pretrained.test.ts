@@ -88,6 +88,22 @@ test('anomaly --weights --epochs 0: no training, the file\'s backbone scored as 
   } finally {
     dispose([file, saved]);
   }
+
+  // The checkpoint carries the normalisation: embed --checkpoint equals embed --weights on the same images.
+  const viaCkpt = join(root, 'via-ckpt.safetensors');
+  const viaWeights = join(root, 'via-weights.safetensors');
+  const split = ['--data', dataDir, '--cache-dir', cacheDir, '--threads', '1', '--split', 'test'];
+  await quietly(() => embedCommand([...split, '--checkpoint', ckpt, '--out', viaCkpt]));
+  await quietly(() => embedCommand([...split, '--backbone', 'torchvision-resnet18', '--weights', weights, '--out', viaWeights]));
+  const a = loadSafetensors(viaCkpt).tensors;
+  const b = loadSafetensors(viaWeights).tensors;
+  try {
+    const diff = tidy(() => a.embeddings.sub(b.embeddings).abs().max().item());
+    const scale = tidy(() => b.embeddings.abs().max().item());
+    assert.ok(scale > 0 && diff <= 1e-5 * scale, `embeddings differ by ${diff} (scale ${scale})`);
+  } finally {
+    dispose([a, b]);
+  }
   assert.equal(liveTensors(), base);
 });
 
