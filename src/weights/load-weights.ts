@@ -95,7 +95,7 @@ function transform(t: Tensor, how: KerasTransform): Tensor {
 }
 
 /** The Keras file's tensors under our MobileNetV2's keys; layers the mapping does not use are reported as unexpected. */
-async function kerasStateDict(target: Module, path: string, skipped: string[]): Promise<StateDict> {
+async function kerasStateDict(target: Module, path: string, skipped: string[], strict: boolean): Promise<StateDict> {
   if (!(target instanceof MobileNetV2) || target.config.variant !== 'keras') {
     throw new Error(`weights: ${path} is a Keras .h5 file, which loads into the Keras-faithful MobileNetV2 (backbone 'mobilenetv2'), not ${target.constructor.name}${target instanceof MobileNetV2 ? ` variant '${target.config.variant}'` : ''}`);
   }
@@ -127,7 +127,7 @@ async function kerasStateDict(target: Module, path: string, skipped: string[]): 
       }
       unexpected.push(...[...weights.keys()].map((w) => `${layer}/${w}`));
     }
-    if (missing.length > 0 || unexpected.length > 0) {
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
       throw new Error(`weights: ${path} does not fit the Keras MobileNetV2 (α=${target.config.alpha}): ` +
         [missing.length ? `missing layers/weights: ${missing.join(', ')}` : '', unexpected.length ? `unexpected layers/weights: ${unexpected.join(', ')}` : ''].filter(Boolean).join('; '));
     }
@@ -160,7 +160,7 @@ export async function loadWeights(model: Module, file: string, opts: LoadWeights
   const hashPrefix = opts.verifyHash ?? true ? await verifyDeclaredHash(file) : null;
   const target = targetOf(model);
   const skipped: string[] = [];
-  const state = format === 'keras-h5' ? await kerasStateDict(target, file, skipped) : await fileStateDict(format, file);
+  const state = format === 'keras-h5' ? await kerasStateDict(target, file, skipped, opts.strict ?? true) : await fileStateDict(format, file);
   try {
     const own = new Set(Object.keys(target.stateDict()));
     const topPrefix = (target as Module & { topPrefix?: string }).topPrefix;
