@@ -226,7 +226,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
 
   // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
   const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
-  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head, so ${scores.filter((s) => !fittedScores.includes(s)).join(', ')} (from the head's probabilities) are skipped\n`);
+  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   let interrupted = false;
