@@ -146,7 +146,7 @@ function readLegacyCheckpoint(buf: Buffer, source: string): Map<string, RawTenso
     return r.value;
   };
   const magic = next(plain);
-  if (BigInt(magic as number | bigint) !== LEGACY_MAGIC) throw new Error(`torch checkpoint: ${source} is neither a zip nor a legacy torch.save file (bad magic number)`);
+  if ((typeof magic !== 'number' && typeof magic !== 'bigint') || BigInt(magic) !== LEGACY_MAGIC) throw new Error(`torch checkpoint: ${source} is neither a zip nor a legacy torch.save file (bad magic number)`);
   const protocol = next(plain);
   if (protocol !== 1001) throw new Error(`torch checkpoint: ${source} uses legacy protocol ${String(protocol)}, expected 1001`);
   const sysInfo = next(plain) as Map<string, unknown>;
