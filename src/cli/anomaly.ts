@@ -18,10 +18,9 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { train } from '../train/trainer.js';
 import type { HeadResult } from './compare.js';
-import { embedDataset, inEvalMode } from '../train/evaluate.js';
+import { embedDataset } from '../train/evaluate.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { anomalyMetrics, type AnomalyMetrics } from '../anomaly/anomaly-metrics.js';
-import { maxSoftmaxScore, normalPosteriorScore } from '../anomaly/max-softmax-score.js';
 import { pca } from '../anomaly/pca.js';
 import { reconstructionErrors, trainAutoencoder, type AutoencoderEpoch } from '../anomaly/train-autoencoder.js';
 import { rocChart } from '../report/roc-chart.js';
@@ -36,10 +35,17 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+// Anomaly quality (issue 14): rotation self-supervision, more scores, fusion, flip TTA, seeds.
+import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, QUALITY_SCORES, auxiliaryRotation, buildOneClassRotation, needsNormalHoldout, parseDepths, parseSeeds, seedsTable, seedsTableRows, summarizeSeeds, type SeedsResults } from './anomaly-quality.js';
+import { computeScores, concatTest, type NetworkScore } from '../anomaly/network-scores.js';
+import { holdOutNormals } from '../anomaly/normal-holdout.js';
+import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
+import type { RotationHead } from '../losses/rotation-head.js';
+import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = ['msp', 'normal-prob'];
-export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...POSTERIOR_SCORES];
+export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...POSTERIOR_SCORES, ...QUALITY_SCORES];
 
 export const anomalySpec: CommandSpec = {
   name: 'anomaly',
@@ -49,8 +55,8 @@ export const anomalySpec: CommandSpec = {
     normal: { type: 'list', description: 'Normal class(es), by name or index (required)' },
     anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required)' },
     reference: { type: 'list', description: 'Labelled classes trained on besides the normal ones (default: every class neither normal nor anomaly)' },
-    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to train and score (any from the losses registry)' },
-    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability and 'normal-prob' = 1 − probability of the normal classes" },
+    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: "Heads to train and score (any from the losses registry), or 'rotation': a one-class model trained on the normal images only, rotation prediction its only task (GEOM)" },
+    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability, 'normal-prob' = 1 − probability of the normal classes, 'max-logit' = −max logit, 'normal-logit' = −the normal class's logit; 'rotation' = −Σ log p(right rotation) (with --aux rotation or the 'rotation' model); 'mahalanobis-depths' (--depths); 'fusion' of the --fuse scores" },
     'score-options': { type: 'string', description: 'JSON options per score, e.g. {"knn":{"k":10,"metric":"euclidean"},"lof":{"k":30}}' },
     baseline: { type: 'list', choices: ['autoencoder'], description: 'Baselines scored under the same protocol' },
     'ae-normal-only': { type: 'boolean', default: false, description: 'Train the autoencoder on the normal training images only (default: normal + reference, like the heads)' },
@@ -58,11 +64,13 @@ export const anomalySpec: CommandSpec = {
     'reference-sample': { type: 'number', integer: true, min: 0, default: 1000, description: 'Reference test images shown in the embedding scatter' },
     out: { type: 'string', default: 'runs/anomaly', description: 'Output folder: anomaly.json, roc/scores/embedding .svg/.png, report.html, checkpoints' },
     ...TRAINING_OPTIONS,
+    ...QUALITY_OPTIONS,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
     'deepmetric anomaly --normal cat --anomaly dog --heads softmax,l2softmax,arcface --score knn,mahalanobis,msp --baseline autoencoder --augment --epochs 30',
     'deepmetric anomaly --normal 3 --anomaly 5 --reference airplane,automobile --score knn --score-options \'{"knn":{"k":1}}\'',
+    'deepmetric anomaly --normal cat --anomaly dog --heads l2softmax,rotation --aux rotation --score knn,normal-logit,rotation,fusion --fuse knn,normal-logit,rotation --tta flip --seeds 0,1,2',
   ],
 };
 
@@ -77,6 +85,11 @@ export interface AnomalyRow {
   n_anomaly: number;
   train_seconds: number;
   best_val_acc: number | null;
+  /** With --seeds: the seed of this row. */
+  seed?: number;
+  /** fusion and mahalanobis-depths: the components and their z-normalisation statistics (held-out normal images). */
+  components?: string[];
+  normalization?: Record<string, { mean: number; std: number; n: number }>;
 }
 
 /** A head's training record: the same fields as compare's. */
@@ -104,6 +117,9 @@ export interface AnomalyResults extends RunInfo {
   results: AnomalyRow[];
   heads: AnomalyHeadRun[];
   autoencoder?: { normal_only: boolean; n_train: number; lr: number; train_seconds: number; history: AutoencoderEpoch[] };
+  /** With --seeds: the seeds and, per head × score, mean ± std over them. */
+  seeds?: SeedsResults['seeds'];
+  summary?: SeedsResults['summary'];
 }
 
 /** What the figures need beyond anomaly.json: the scores and projections, kept in memory only. */
@@ -168,6 +184,7 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
       if (Object.keys(opts).length > 0) throw new UsageError(`Expected no options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
       continue;
     }
+    if (QUALITY_SCORES.includes(name)) continue; // checked when they are built
     try {
       createScorer(name, opts).dispose();
     } catch (e) {
@@ -179,7 +196,7 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
 
 /** Fails before any training when a scorer cannot be fitted on this many normal images (e.g. k too large). */
 function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<string, unknown>>, fitSet: ImageDataset): void {
-  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s))) {
+  for (const score of scores.filter((s) => (SCORER_NAMES as readonly string[]).includes(s))) {
     const scorer = createScorer(score, scoreOptions[score] ?? {});
     try {
       tidy(() => scorer.fit(randn([fitSet.labels.length, 4]), fitSet.labels));
@@ -194,10 +211,13 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
   if (!o.anomaly) throw new UsageError('Expected --anomaly CLASS (a class name or index) but received none');
+  const seeds = parseSeeds(o);
+  if (seeds) return runSeeds(argv, o, seeds);
   const heads = o.heads as string[];
-  checkHeadNames(heads);
+  checkHeadNames(heads.filter((h) => h !== ONE_CLASS_ROTATION));
   const scores = [...new Set(o.score as string[])];
   const scoreOptions = parseScoreOptions(o, scores);
+  const depths = parseDepths(o);
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
   applyRuntime(o);
   const out = resolve(o.out as string);
@@ -207,9 +227,18 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const seed = o.seed as number;
   const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
   const split = splitForAnomaly(fullTrain, fullTest, o);
-  const trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
-  if (trainSet.classes.length < 2) {
+  let trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
+  if (trainSet.classes.length < 2 && heads.some((h) => h !== ONE_CLASS_ROTATION)) {
     throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'); add --reference classes`);
+  }
+  // Held-out normal training images: z-normalisation for fusion / mahalanobis-depths, the one-class model's validation.
+  let valNormal: ImageDataset | null = null;
+  if (needsNormalHoldout(scores, heads)) {
+    try {
+      ({ train: trainSet, validation: valNormal } = holdOutNormals(trainSet, split.normalClassCount, o['holdout-normal'] as number, seed + 3));
+    } catch (e) {
+      throw new UsageError(`--holdout-normal: ${(e as Error).message}`);
+    }
   }
   const isNormal = (label: number): boolean => label < split.normalClassCount;
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => isNormal(trainSet.labels[i])));
@@ -222,26 +251,32 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const config = trainConfig(o);
   process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
+    (valNormal ? ` ${valNormal.labels.length} normal held out,` : '') +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   let interrupted = false;
   for (const name of heads) {
-    const { model, head } = buildModel(o, name, trainSet.classes.length);
+    const oneClass = name === ONE_CLASS_ROTATION ? buildOneClassRotation(o) : null;
+    const { model, head } = oneClass ?? buildModel(o, name, trainSet.classes.length);
+    const aux = oneClass ? null : auxiliaryRotation(o, model);
     try {
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
+        resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), task: oneClass?.task ?? aux?.task });
       if (r.interrupted) {
         process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
         interrupted = true;
         break;
       }
       headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
-      scoreHead({ name, model, head, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, { fitSet, testNormal, testAnomaly, refSample, normalClassCount: split.normalClassCount },
-        { scores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu' }, figures);
+      scoreHead({ name, model, classHead: oneClass ? null : head, rotationHead: oneClass?.head ?? aux?.rotationHead ?? null, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc },
+        { fitSet, valNormal, testNormal, testAnomaly, refSample, normalClassCount: split.normalClassCount },
+        { scores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu', fuse: o.fuse as string[], depths, tta: o.tta as TestTimeAugmentation }, figures);
     } finally {
       model.dispose();
       head.dispose();
+      aux?.rotationHead.dispose();
     }
   }
 
@@ -273,8 +308,11 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
       normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
       n_train: trainSet.labels.length, n_fit: fitSet.labels.length, n_val: val.labels.length,
       n_test_normal: testNormal.labels.length, n_test_anomaly: testAnomaly.labels.length, model: 'final epoch',
+      ...(valNormal ? { n_holdout_normal: valNormal.labels.length } : {}),
     },
-    config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null },
+    config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null,
+      aux: (o.aux as string[] | undefined) ?? [], aux_weight: o.aux ? o['aux-weight'] : null, tta: o.tta, fuse: scores.includes('fusion') ? o.fuse : null,
+      depths: scores.includes('mahalanobis-depths') ? (depths ?? 'auto') : null, holdout_normal: valNormal ? o['holdout-normal'] : null },
     results: figures.rows.map((r) => r.row),
     heads: headRuns,
     ...(autoencoder ? { autoencoder } : {}),
@@ -284,44 +322,31 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   return results;
 }
 
-interface HeadUnderTest { name: string; model: EmbeddingNet; head: Head; trainSeconds: number; bestValAcc: number }
-interface ScoringSets { fitSet: ImageDataset; testNormal: ImageDataset; testAnomaly: ImageDataset; refSample: ImageDataset | null; normalClassCount: number }
-interface ScoringOptions { scores: string[]; scoreOptions: Record<string, Record<string, unknown>>; norm: InputNormalization; device: Device }
+interface HeadUnderTest { name: string; model: EmbeddingNet; classHead: Head | null; rotationHead: RotationHead | null; trainSeconds: number; bestValAcc: number }
+interface ScoringSets { fitSet: ImageDataset; valNormal: ImageDataset | null; testNormal: ImageDataset; testAnomaly: ImageDataset; refSample: ImageDataset | null; normalClassCount: number }
+interface ScoringOptions {
+  scores: string[]; scoreOptions: Record<string, Record<string, unknown>>; norm: InputNormalization; device: Device;
+  fuse: string[]; depths: number[] | undefined; tta: TestTimeAugmentation;
+}
 
 /** Embeds the sets with a trained head's network, scores the test images with every score, and projects them for the scatter. */
 function scoreHead(h: HeadUnderTest, sets: ScoringSets, o: ScoringOptions, figures: Figures): void {
   const embed = (d: ImageDataset): Tensor => keep(embedDataset(h.model, d, { norm: o.norm, device: o.device }));
   const owned: Tensor[] = [];
   try {
-    const fit = embed(sets.fitSet);
-    owned.push(fit);
+    const n = sets.testNormal.labels.length;
+    // Every score through the library's protocol (fit on normal training images, normalise on held-out normals).
+    const scored = computeScores({ model: h.model, head: h.classHead, rotationHead: h.rotationHead },
+      { fit: sets.fitSet, validation: sets.valNormal, test: concatTest(sets.testNormal, sets.testAnomaly), normalClassCount: sets.normalClassCount }, o.scores,
+      { norm: o.norm, device: o.device, scoreOptions: o.scoreOptions, fuse: o.fuse, depths: o.depths, tta: o.tta,
+        onSkip: (score, why) => process.stderr.write(`anomaly: skipping '${score}' for '${h.name}': ${why}\n`) });
+    for (const r of scored) {
+      addRow(figures, { head: h.name, score: r.score, scoreOptions: o.scoreOptions[r.score], trainSeconds: h.trainSeconds, bestValAcc: h.bestValAcc }, r.values.slice(0, n), r.values.slice(n), r);
+    }
     const normal = embed(sets.testNormal);
     owned.push(normal);
     const anomaly = embed(sets.testAnomaly);
     owned.push(anomaly);
-    const test = keep(cat([normal, anomaly]));
-    owned.push(test);
-    const n = sets.testNormal.labels.length;
-    for (const score of o.scores) {
-      let values: number[];
-      if (POSTERIOR_SCORES.includes(score)) {
-        if (!h.head.classifies) {
-          process.stderr.write(`anomaly: skipping '${score}' for '${h.name}', which has no class logits\n`);
-          continue;
-        }
-        values = inEvalMode([h.head], () => tidy(() => (score === 'msp'
-          ? maxSoftmaxScore(h.head, test) : normalPosteriorScore(h.head, test, sets.normalClassCount)).toNumbers()));
-      } else {
-        const scorer = createScorer(score, o.scoreOptions[score] ?? {});
-        try {
-          scorer.fit(fit, sets.fitSet.labels);
-          values = tidy(() => scorer.score(test).toNumbers());
-        } finally {
-          scorer.dispose();
-        }
-      }
-      addRow(figures, { head: h.name, score, scoreOptions: o.scoreOptions[score], trainSeconds: h.trainSeconds, bestValAcc: h.bestValAcc }, values.slice(0, n), values.slice(n));
-    }
     const parts = [normal, anomaly];
     if (sets.refSample) {
       const ref = embed(sets.refSample);
@@ -341,12 +366,13 @@ function scoreHead(h: HeadUnderTest, sets: ScoringSets, o: ScoringOptions, figur
   }
 }
 
-function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[]): void {
+function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[], extra?: NetworkScore): void {
   const metrics = anomalyMetrics(normal, anomaly);
   const row: AnomalyRow = {
     head: r.head, score: r.score, ...(r.scoreOptions && Object.keys(r.scoreOptions).length > 0 ? { score_options: r.scoreOptions } : {}),
     auroc: metrics.auroc, aupr: metrics.aupr, fpr_at_95_tpr: metrics.fpr_at_95_tpr, n_normal: metrics.n_normal, n_anomaly: metrics.n_anomaly,
     train_seconds: r.trainSeconds, best_val_acc: r.bestValAcc,
+    ...(extra?.components ? { components: extra.components, normalization: extra.normalization } : {}),
   };
   figures.rows.push({ row, metrics, normal, anomaly });
 }
@@ -416,4 +442,36 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
     report.table(r.autoencoder.history.map((e) => ({ ...e })), { heading: 'Autoencoder training', digits: 5 });
   }
   await report.write(join(out, 'report.html'));
+}
+
+/**
+ * --seeds: the whole protocol once per seed, each in OUT/seed-N with all its outputs; then OUT/anomaly.json
+ * holds every seed's rows (tagged with their seed) and, per head × score, mean ± std over the seeds.
+ */
+async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Promise<AnomalyResults> {
+  const out = resolve(o.out as string);
+  const runs: AnomalyResults[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
+    runs.push(await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) }));
+  }
+  const rows = runs.flatMap((r, i) => r.results.map((row) => ({ ...row, seed: seeds[i] })));
+  const { summary } = summarizeSeeds(rows, seeds);
+  const { autoencoder: _perSeed, ...first } = runs[0];
+  const results: AnomalyResults = {
+    ...first, ...runInfo(['anomaly', ...argv]),
+    config: { ...first.config, seed: seeds[0], seeds },
+    results: rows,
+    heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
+    seeds, summary,
+  };
+  await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await new HtmlReport({ title: 'deepmetric anomaly over seeds', subtitle: results.command })
+    .notes(`The protocol ran once per seed (${seeds.join(', ')}); each seed's charts and report are in seed-N/. ` +
+      'Mean ± sample standard deviation over the seeds, per head and score.', { heading: 'Seeds' })
+    .table(seedsTableRows(summary), { heading: 'AUROC over seeds (sorted by mean)' })
+    .table(tableRows(rows).map((r, i) => ({ seed: [...rows].sort(byAuroc)[i].seed, ...r })), { heading: 'Every seed', digits: 4 })
+    .write(join(out, 'report.html'));
+  process.stdout.write(`\nOver seeds ${seeds.join(', ')}:\n${seedsTable(summary)}\n\nWrote ${join(out, 'anomaly.json')} and report.html (per seed: seed-N/)\n`);
+  return results;
 }
