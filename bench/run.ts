@@ -19,6 +19,7 @@ import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
 import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
+import { autoencoderBench } from './autoencoder.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -207,9 +208,11 @@ async function main(): Promise<void> {
   const ep = await epoch(trainSet, testSet);
   log(`memory over ${quick ? 400 : 2000} training steps…`);
   const mem = memory();
+  log('autoencoder training step (batch 128)…');
+  const autoencoder = autoencoderBench({ quick });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, pipeline: pipe, epoch: ep, memory: mem,
+    per_op, train_step, inference, pipeline: pipe, epoch: ep, memory: mem, autoencoder,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -223,6 +226,8 @@ async function main(): Promise<void> {
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },
+    { benchmark: `  after ${autoencoder.late_after_steps} more steps, img/s`, ours: f(autoencoder.late_images_per_s, 0), pytorch: '', ratio: '', goal: '' },
   ])}\n\nWrote bench/results.json\n`);
 }
 
