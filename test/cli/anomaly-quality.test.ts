@@ -101,3 +101,17 @@ test('quality options: bad values are usage errors', async () => {
   await assert.rejects(run(['--score', 'fusion', '--holdout-normal', '1.5']), (e: Error) => e instanceof UsageError && /--holdout-normal: Expected a fraction between 0 and 1/.test(e.message));
   await assert.rejects(run(['--aux', 'jigsaw']), (e: Error) => e instanceof UsageError && /--aux items among rotation/.test(e.message));
 });
+
+test('the one-class rotation model alone needs no reference class: normal vs every other class (the published one-class setting)', { timeout: 60_000 }, async () => {
+  await dataReady;
+  const out = join(root, 'one-class');
+  const base = liveTensors();
+  const r = await quietly(() => anomalyCommand([...common, '--normal', 'red', '--anomaly', 'blue,green,yellow', '--heads', 'rotation', '--score', 'rotation,knn,fusion',
+    '--fuse', 'rotation,knn', '--score-options', '{"knn":{"k":3}}', '--out', out]));
+  assert.equal(liveTensors(), base);
+  assert.deepEqual(r.protocol.reference, []);
+  assert.equal(r.protocol.n_test_anomaly, 24);
+  assert.equal(r.protocol.n_fit, 24 - 2, 'the held-out 10% (2 images) are not fitted on');
+  assert.deepEqual(r.results.map((x) => `${x.head}/${x.score}`), ['rotation/rotation', 'rotation/knn', 'rotation/fusion']);
+  assert.deepEqual(r.heads[0].history.map((e) => e.epoch), [1], 'trained (on the red images only) and validated on their rotations');
+});
