@@ -5,7 +5,7 @@
 // and the layers are summed (ScoreFusion).
 import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
-import type { NumericInput } from '../eval/inputs.js';
+import { checkOptionKeys, type NumericInput } from '../eval/inputs.js';
 import { MahalanobisScorer } from '../eval/scorers/mahalanobis-scorer.js';
 import { ScoreFusion, type ZStats } from './fusion.js';
 
@@ -21,6 +21,8 @@ export class DepthMahalanobis {
   readonly #fusion = new ScoreFusion();
 
   constructor(opts: DepthMahalanobisOptions = {}) {
+    checkOptionKeys(opts, ['perClass'], 'the mahalanobis-depths score');
+    if (opts.perClass !== undefined && typeof opts.perClass !== 'boolean') throw new TypeError(`Expected a boolean for perClass of the mahalanobis-depths score but received ${typeof opts.perClass}`);
     this.perClass = opts.perClass ?? true;
   }
 

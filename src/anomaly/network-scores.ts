@@ -22,6 +22,7 @@ import { embedDepths } from './depth-embeddings.js';
 import { DepthMahalanobis } from './depth-mahalanobis.js';
 import { featureLayers } from '../models/depth-features.js';
 import { ScoreFusion, type ZStats } from './fusion.js';
+import { checkOptionKeys } from '../eval/inputs.js';
 
 /** Scores from the class logits (need a classifying head). */
 export const LOGIT_SCORES: readonly string[] = ['msp', 'normal-prob', 'max-logit', 'normal-logit'];
@@ -78,6 +79,16 @@ export const DEFAULT_FUSE: readonly string[] = ['knn', 'normal-logit', 'rotation
 /** The default depths: after about a third, two thirds and all of the layers. */
 export function defaultDepths(layerCount: number): number[] {
   return [...new Set([Math.round(layerCount / 3) - 1, Math.round((2 * layerCount) / 3) - 1, layerCount - 1])].filter((d) => d >= 0);
+}
+
+/** Rejects bad options of a score before any work (the embedding scorers check theirs when built). */
+export function checkScoreOptions(score: string, opts: Record<string, unknown>): void {
+  if (!NETWORK_SCORES.includes(score)) throw new TypeError(`Expected scores among ${NETWORK_SCORES.join(', ')} but received '${score}'`);
+  if ((SCORER_NAMES as readonly string[]).includes(score)) createScorer(score, opts).dispose();
+  else if (score === 'max-logit') new MaxLogitScorer(opts).dispose();
+  else if (score === 'normal-logit') new NormalLogitScorer(opts).dispose();
+  else if (score === 'mahalanobis-depths') new DepthMahalanobis(opts).dispose();
+  else checkOptionKeys(opts, [], `the ${score} score`);
 }
 
 /** Why a score does not apply to this network, or null when it does. */
@@ -192,6 +203,7 @@ class Computer {
       }
     }
     if (s === 'rotation') {
+      checkOptionKeys(opts, [], 'the rotation score');
       return values((set) => rotationScores(this.net.model, this.net.rotationHead!, this.data[set]!, { norm: this.o.norm, device: this.o.device, tta: this.o.tta }));
     }
     if (s === 'mahalanobis-depths') return this.#depthMahalanobis(withValidation, opts);
@@ -202,7 +214,7 @@ class Computer {
     const layers = this.o.depths ? [...this.o.depths] : defaultDepths(featureLayers(this.net.model.backbone).layers.length);
     const embed = (d: ImageDataset) => embedDepths(this.net.model, d, layers, { norm: this.o.norm, device: this.o.device, tta: this.o.tta });
     const owned: Tensor[] = [];
-    const dm = new DepthMahalanobis(opts as { perClass?: boolean });
+    const dm = new DepthMahalanobis(opts);
     try {
       const fit = embed(this.data.fit);
       const val = embed(this.data.validation!);

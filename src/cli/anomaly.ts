@@ -37,7 +37,7 @@ import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, 
 import { runInfo, type RunInfo } from './run-info.js';
 // Anomaly quality (issue 14): rotation self-supervision, more scores, fusion, flip TTA, seeds.
 import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, QUALITY_SCORES, auxiliaryRotation, buildOneClassRotation, needsNormalHoldout, parseDepths, parseSeeds, seedsTable, seedsTableRows, summarizeSeeds, type SeedsResults } from './anomaly-quality.js';
-import { computeScores, concatTest, type NetworkScore } from '../anomaly/network-scores.js';
+import { checkScoreOptions, computeScores, concatTest, type NetworkScore } from '../anomaly/network-scores.js';
 import { holdOutNormals } from '../anomaly/normal-holdout.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
 import type { RotationHead } from '../losses/rotation-head.js';
@@ -184,7 +184,14 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
       if (Object.keys(opts).length > 0) throw new UsageError(`Expected no options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
       continue;
     }
-    if (QUALITY_SCORES.includes(name)) continue; // checked when they are built
+    if (QUALITY_SCORES.includes(name)) {
+      try {
+        checkScoreOptions(name, opts as Record<string, unknown>);
+      } catch (e) {
+        throw new UsageError(`--score-options for '${name}': ${(e as Error).message}`);
+      }
+      continue;
+    }
     try {
       createScorer(name, opts).dispose();
     } catch (e) {

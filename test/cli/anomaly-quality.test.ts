@@ -99,6 +99,9 @@ test('quality options: bad values are usage errors', async () => {
   await assert.rejects(run(['--depths', 'last']), (e: Error) => e instanceof UsageError && /--depths/.test(e.message));
   await assert.rejects(run(['--score', 'fusion', '--fuse', 'odin']), (e: Error) => e instanceof UsageError && /--fuse items among/.test(e.message));
   await assert.rejects(run(['--score', 'fusion', '--holdout-normal', '1.5']), (e: Error) => e instanceof UsageError && /--holdout-normal: Expected a fraction between 0 and 1/.test(e.message));
+  await assert.rejects(run(['--score', 'rotation,mahalanobis-depths', '--score-options', '{"mahalanobis-depths":{"perclass":false}}']),
+    (e: Error) => e instanceof UsageError && /--score-options for 'mahalanobis-depths': Unknown option "perclass"/.test(e.message), 'checked before any training');
+  await assert.rejects(run(['--score', 'rotation', '--score-options', '{"rotation":{"k":1}}']), (e: Error) => e instanceof UsageError && /Unknown option "k" for the rotation score/.test(e.message));
   await assert.rejects(run(['--aux', 'jigsaw']), (e: Error) => e instanceof UsageError && /--aux items among rotation/.test(e.message));
 });
 

@@ -6,3 +6,5 @@ export { MahalanobisScorer, type MahalanobisScorerOptions } from './mahalanobis-
 export { CenterScorer, type CenterScorerOptions } from './center-scorer.js';
 export { ledoitWolf, type LedoitWolfResult } from './ledoit-wolf.js';
 export { createScorer, SCORER_NAMES, type ScorerName, type ScorerOptionsByName } from './registry.js';
+export { MaxLogitScorer } from './max-logit-scorer.js';
+export { NormalLogitScorer, type NormalLogitScorerOptions } from './normal-logit-scorer.js';
