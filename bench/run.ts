@@ -19,6 +19,8 @@ import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
 import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
+import { onnxBenchmark } from './onnx.js';
+import { detectorBench } from './detector.js';
 import { autoencoderBench } from './autoencoder.js';
 
 const args = process.argv.slice(2);
@@ -200,6 +202,8 @@ async function main(): Promise<void> {
   const train_step = alternate(ourStepMs, () => peer('peer_torch_step.py', ['--steps', String(STEPS), '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
   log('inference of 1000 images…');
   const inference = alternate(ourInferenceMs, () => peer('peer_torch_step.py', ['--infer', '--steps', quick ? '5' : '15', '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
+  log('ONNX Runtime vs ours, seed model on 1000 images…');
+  const onnx = await onnxBenchmark({ images: 1000, rounds: ROUNDS, iterations: quick ? 5 : 15, warmup: WARMUP });
   log('loading CIFAR-10…');
   const { train: trainSet, test: testSet } = await loadCifar10({ split: 'both' });
   log('input pipeline…');
@@ -208,11 +212,13 @@ async function main(): Promise<void> {
   const ep = await epoch(trainSet, testSet);
   log(`memory over ${quick ? 400 : 2000} training steps…`);
   const mem = memory();
+  log('detector: scoring 32×32 JPEG files, loading the file…');
+  const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
   log('autoencoder training step (batch 128)…');
   const autoencoder = autoencoderBench({ quick });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, pipeline: pipe, epoch: ep, memory: mem, autoencoder,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem, score: det.score, detector: det.detector, autoencoder,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -222,8 +228,11 @@ async function main(): Promise<void> {
     { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: '', ratio: '', goal: '' },
     { benchmark: 'MobileNetV2-0.5 train step b128, ms', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_ms), ratio: f(train_step.ratio_to_pytorch, 2), goal: '≤ 0.9' },
     { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
+    { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
     { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
+    { benchmark: `score ${det.score.files} JPEG files with a detector, img/s`, ours: f(det.score.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 2000' },
+    { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
     { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },

@@ -12,10 +12,7 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { embedDataset, inEvalMode } from '../train/evaluate.js';
-import { createScorer, SCORER_NAMES } from '../eval/scorers/registry.js';
-import { MaxLogitScorer } from '../eval/scorers/max-logit-scorer.js';
-import { NormalLogitScorer } from '../eval/scorers/normal-logit-scorer.js';
-import { maxSoftmaxScore, normalPosteriorScore } from './max-softmax-score.js';
+import { createScorer, HEAD_SCORER_NAMES, SCORER_NAMES, scorerNeedsHead } from '../eval/scorers/registry.js';
 import { rotationScores, type TestTimeAugmentation } from './rotation/rotation-score.js';
 import { FlipAveraged } from './flip-averaged.js';
 import { embedDepths } from './depth-embeddings.js';
@@ -25,9 +22,11 @@ import { ScoreFusion, type ZStats } from './fusion.js';
 import { checkOptionKeys } from '../eval/inputs.js';
 
 /** Scores from the class logits (need a classifying head). */
-export const LOGIT_SCORES: readonly string[] = ['msp', 'normal-prob', 'max-logit', 'normal-logit'];
+export const LOGIT_SCORES: readonly string[] = HEAD_SCORER_NAMES;
+/** Scores that are not registry scorers: they need the network itself (its rotation head, its layers) or other scores. */
+export const NETWORK_ONLY_SCORES: readonly string[] = ['rotation', 'mahalanobis-depths', 'fusion'];
 /** Every score computeScores knows, besides 'fusion'. */
-export const COMPONENT_SCORES: readonly string[] = [...SCORER_NAMES, ...LOGIT_SCORES, 'rotation', 'mahalanobis-depths'];
+export const COMPONENT_SCORES: readonly string[] = [...SCORER_NAMES, 'rotation', 'mahalanobis-depths'];
 export const NETWORK_SCORES: readonly string[] = [...COMPONENT_SCORES, 'fusion'];
 /** Scores that need held-out normal validation images. */
 export const NEEDS_VALIDATION: readonly string[] = ['fusion', 'mahalanobis-depths'];
@@ -85,15 +84,13 @@ export function defaultDepths(layerCount: number): number[] {
 export function checkScoreOptions(score: string, opts: Record<string, unknown>): void {
   if (!NETWORK_SCORES.includes(score)) throw new TypeError(`Expected scores among ${NETWORK_SCORES.join(', ')} but received '${score}'`);
   if ((SCORER_NAMES as readonly string[]).includes(score)) createScorer(score, opts).dispose();
-  else if (score === 'max-logit') new MaxLogitScorer(opts).dispose();
-  else if (score === 'normal-logit') new NormalLogitScorer(opts).dispose();
   else if (score === 'mahalanobis-depths') new DepthMahalanobis(opts).dispose();
   else checkOptionKeys(opts, [], `the ${score} score`);
 }
 
 /** Why a score does not apply to this network, or null when it does. */
 function unavailable(score: string, net: ScoringNetwork): string | null {
-  if (LOGIT_SCORES.includes(score) && !net.head?.classifies) return 'the network has no class logits';
+  if (scorerNeedsHead(score) && !net.head?.classifies) return 'the network has no class logits';
   if (score === 'rotation' && !net.rotationHead) return 'the network has no rotation head (train with --aux rotation, or the one-class rotation model)';
   return null;
 }
@@ -161,43 +158,20 @@ class Computer {
     return t;
   }
 
-  #logits(set: 'fit' | 'validation' | 'test'): Tensor {
-    const key = `${set}-logits`;
-    let t = this.#cache.get(key);
-    if (!t) {
-      const head = this.net.head!;
-      const emb = this.#embeddings(set);
-      t = keep(inEvalMode([head], () => tidy(() => head.logits(emb.to(this.o.device ?? 'cpu')).to('cpu'))));
-      this.#cache.set(key, t);
-    }
-    return t;
-  }
-
   /** One score of the test images, and of the validation images when asked. */
   score(s: string, withValidation: boolean): { test: number[]; validation: number[] | null; normalization?: Record<string, ZStats>; components?: string[] } {
     const opts = this.o.scoreOptions?.[s] ?? {};
     const values = (f: (set: 'test' | 'validation') => number[]) => ({ test: f('test'), validation: withValidation ? f('validation') : null });
     if ((SCORER_NAMES as readonly string[]).includes(s)) {
-      const scorer = createScorer(s, opts);
+      // The normal classes are the split's first labels unless the options say otherwise.
+      const withDefaults = s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: this.data.normalClassCount, ...opts } : opts;
+      const head = this.net.head;
+      const scorer = createScorer(s, withDefaults, head ? { head } : {});
       try {
-        scorer.fit(this.#embeddings('fit'), this.data.fit.labels);
-        return values((set) => tidy(() => scorer.score(this.#embeddings(set)).toNumbers()));
-      } finally {
-        scorer.dispose();
-      }
-    }
-    if (s === 'msp' || s === 'normal-prob') {
-      const head = this.net.head!;
-      return values((set) => inEvalMode([head], () => tidy(() => {
-        const emb = this.#embeddings(set);
-        return (s === 'msp' ? maxSoftmaxScore(head, emb) : normalPosteriorScore(head, emb, this.data.normalClassCount)).toNumbers();
-      })));
-    }
-    if (s === 'max-logit' || s === 'normal-logit') {
-      const scorer = s === 'max-logit' ? new MaxLogitScorer(opts) : new NormalLogitScorer({ normalClasses: this.data.normalClassCount, ...opts });
-      try {
-        scorer.fit(this.#logits('fit'));
-        return values((set) => tidy(() => scorer.score(this.#logits(set)).toNumbers()));
+        return inEvalMode(head ? [head] : [], () => {
+          scorer.fit(this.#embeddings('fit'), this.data.fit.labels);
+          return values((set) => tidy(() => scorer.score(this.#embeddings(set)).toNumbers()));
+        });
       } finally {
         scorer.dispose();
       }

@@ -8,7 +8,7 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import { RotationHead } from '../losses/rotation-head.js';
 import { RotationAuxiliaryTask, RotationOnlyTask } from '../anomaly/rotation/rotation-task.js';
 import type { BatchTask } from '../train/batch-task.js';
-import { COMPONENT_SCORES, DEFAULT_FUSE, NEEDS_VALIDATION } from '../anomaly/network-scores.js';
+import { COMPONENT_SCORES, DEFAULT_FUSE, NEEDS_VALIDATION, NETWORK_ONLY_SCORES } from '../anomaly/network-scores.js';
 import { aggregateSeeds, formatMeanStd, type SeedRow, type SeedSummary } from '../anomaly/seeds.js';
 import { formatTable } from '../util/table.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
@@ -17,8 +17,8 @@ import { modelSpec } from './experiment.js';
 /** The --heads name of the one-class rotation model (GEOM-style): trained on normal images only, rotation its only task. */
 export const ONE_CLASS_ROTATION = 'rotation';
 
-/** Scores beyond the embedding scorers and msp / normal-prob. */
-export const QUALITY_SCORES: readonly string[] = ['max-logit', 'normal-logit', 'rotation', 'mahalanobis-depths', 'fusion'];
+/** Scores beyond the registry's scorers: they need the network itself or other scores (src/anomaly/network-scores.ts). */
+export const QUALITY_SCORES: readonly string[] = NETWORK_ONLY_SCORES;
 
 export const QUALITY_OPTIONS: Record<string, OptionSpec> = {
   aux: { type: 'list', choices: ['rotation'], description: "Auxiliary self-supervised task trained beside every class head: 'rotation' shows each batch in its 4 rotations and a small head predicts the rotation (Hendrycks et al. 2019)" },

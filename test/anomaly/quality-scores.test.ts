@@ -5,8 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveTensors, manualSeed, randn, tidy, noGrad, type Tensor } from '../../src/index.js';
 import { KnnScorer } from '../../src/eval/scorers/knn-scorer.js';
-import { MaxLogitScorer } from '../../src/eval/scorers/max-logit-scorer.js';
-import { NormalLogitScorer } from '../../src/eval/scorers/normal-logit-scorer.js';
+import { MaxLogitScorer, NormalLogitScorer } from '../../src/eval/scorers/logit-scorers.js';
+import { createScorer, HEAD_SCORER_NAMES } from '../../src/eval/scorers/registry.js';
+import { SoftmaxHead } from '../../src/losses/softmax-head.js';
+import { TripletMarginLoss } from '../../src/losses/triplet-margin-loss.js';
 import { ScoreFusion, zStats } from '../../src/anomaly/fusion.js';
 import { DepthMahalanobis } from '../../src/anomaly/depth-mahalanobis.js';
 import { FlipAveraged } from '../../src/anomaly/flip-averaged.js';
@@ -22,27 +24,36 @@ const rows = (t: Tensor): number[][] => t.toArray() as number[][];
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const sampleStd = (v: number[]): number => Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1));
 
-test('max-logit and normal-logit scores match JS loops over the logits', () => {
+test('max-logit and normal-logit scores match JS loops over the head\'s logits; registry scorers that take the head', () => {
   manualSeed(3);
   const base = liveTensors();
+  const head = new SoftmaxHead({ embeddingDim: 6, numClasses: 5 });
   tidy(() => {
-    const logits = randn([12, 5]).mul(3);
-    const l = rows(logits);
-    const maxLogit = new MaxLogitScorer();
-    maxLogit.fit(randn([4, 5]));
-    assertClose(maxLogit.score(logits), l.map((r) => -Math.max(...r)), { atol: 1e-6 });
+    const emb = randn([12, 6]).mul(3);
+    const l = rows(head.logits(emb));
+    const maxLogit = createScorer('max-logit', {}, { head });
+    assert.ok(maxLogit instanceof MaxLogitScorer);
+    maxLogit.fit(randn([4, 6]));
+    assertClose(maxLogit.score(emb), l.map((r) => -Math.max(...r)), { atol: 1e-5 });
     for (const k of [1, 2]) {
-      const normalLogit = new NormalLogitScorer({ normalClasses: k });
-      normalLogit.fit(randn([4, 5]));
-      assertClose(normalLogit.score(logits), l.map((r) => -Math.max(...r.slice(0, k))), { atol: 1e-6 });
+      const normalLogit = new NormalLogitScorer({ normalClassCount: k }, { head });
+      normalLogit.fit(randn([4, 6]));
+      assertClose(normalLogit.score(emb), l.map((r) => -Math.max(...r.slice(0, k))), { atol: 1e-5 });
+      assert.deepEqual(normalLogit.options, { normalClassCount: k });
+      assert.deepEqual(normalLogit.fittedState(), {}, 'nothing fitted: the head is the state');
       normalLogit.dispose();
     }
-    assert.throws(() => maxLogit.score(randn([2, 4])), /Expected embeddings with 5 features \(as in fit\)/);
-    assert.throws(() => new NormalLogitScorer({ normalClasses: 5 }).fit(randn([3, 5])), /Expected fewer normal classes \(5\) than logit columns/);
-    assert.throws(() => new MaxLogitScorer({ k: 1 }), /Unknown option "k" for the max-logit scorer/);
-    assert.throws(() => new NormalLogitScorer().score(randn([2, 3])), /call fit\(train\) before score/);
+    assert.ok(HEAD_SCORER_NAMES.includes('max-logit') && HEAD_SCORER_NAMES.includes('normal-logit'));
+    assert.throws(() => maxLogit.score(randn([2, 4])), /Expected embeddings with 6 features \(as in fit\)/);
+    assert.throws(() => new NormalLogitScorer({ normalClassCount: 5 }, { head }), /normalClassCount of the normal-logit scorer \(fewer than the head's 5 classes\)/);
+    assert.throws(() => createScorer('max-logit', { k: 1 }), /Unknown option "k" for the max-logit scorer/);
+    assert.throws(() => new MaxLogitScorer({}).fit(randn([2, 6])), /needs the head's class logits/);
+    const triplet = new TripletMarginLoss({ embeddingDim: 6, numClasses: 2 });
+    assert.throws(() => createScorer('normal-logit', {}, { head: triplet }), /Expected a head with class logits for the normal-logit score/);
+    triplet.dispose();
     maxLogit.dispose();
   });
+  head.dispose();
   assert.equal(liveTensors(), base);
 });
 
