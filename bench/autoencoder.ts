@@ -33,7 +33,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 function batch(): Tensor {
   let state = 1;
-  const bytes = Uint8Array.from({ length: 128 * 32 * 32 * 3 }, () => (state = (state * 1664525 + 1013904223) >>> 0) >>> 24);
+  const bytes = Uint8Array.from({ length: 128 * 32 * 32 * 3 }, () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state >>> 24;
+  });
   return imagesToTensor({ images: bytes, size: 128, height: 32, width: 32, channels: 3 });
 }
 

@@ -1,6 +1,6 @@
 // Pooled features at several depths for every image of a dataset, in eval mode without grad,
 // optionally averaged with the mirrored image's (flip test-time augmentation).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy, keep, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { cat } from '../tensor/combine.js';
@@ -26,11 +26,11 @@ export function embedDepths(model: Module & { backbone: Module }, data: ImageDat
           const mirrored = depthFeatures(model.backbone, x.flip(3), layers);
           return plain.map((f, i) => f.add(mirrored[i]).div(2).to('cpu'));
         });
-        batch.forEach((f, i) => parts[i].push(keep(f)));
+        for (const [i, f] of batch.entries()) parts[i].push(keep(f));
       }
       return parts.map((p) => keep(cat(p)));
     } finally {
-      parts.forEach((p) => dispose(p));
+      for (const p of parts) dispose(p);
     }
   }));
 }

@@ -3,7 +3,7 @@
 // training images. Lee et al. weigh the layers by logistic regression on anomaly examples; with
 // none allowed here, each layer's distance is z-normalised on held-out normal validation images
 // and the layers are summed (ScoreFusion).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkOptionKeys, type NumericInput } from '../eval/inputs.js';
 import { MahalanobisScorer } from '../eval/scorers/mahalanobis-scorer.js';

@@ -2,7 +2,7 @@
 // image and its mirror image. Wrapping the embedding network keeps every embedding-based score
 // unchanged in form; fit, validation and test images all go through the same wrapper.
 import { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 
 export class FlipAveraged extends Module {

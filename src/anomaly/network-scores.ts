@@ -2,7 +2,7 @@
 // from the normal training images (`fit`) only, z-normalisation (fusion, Mahalanobis at several
 // depths) uses held-out normal validation images (`validation`) only, and the test images —
 // normal and anomalous — are only ever scored. Nothing here sees a test image before scoring it.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy, keep, dispose } from '../tensor/memory.js';
 import type { Device } from '../tensor/device.js';
 import type { Module } from '../nn/module.js';

@@ -2,7 +2,7 @@
 // embedding — the self-supervised head of Gidaris et al. 2018 (arXiv:1803.07728). Beside a class
 // head it is Hendrycks et al. 2019's auxiliary task (arXiv:1906.12340); alone, trained on normal
 // images only, it is a one-class detector (Golan & El-Yaniv 2018, arXiv:1805.10917).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { Linear } from '../nn/linear.js';
 import { crossEntropy } from '../nn/functional.js';

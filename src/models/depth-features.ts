@@ -1,7 +1,7 @@
 // Features from several depths of a backbone: the globally average-pooled output of chosen layers
 // of its `features` Sequential (every backbone here has one), for detectors that look at more than
 // the last layer (e.g. Mahalanobis at several depths, Lee et al. 2018).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { Sequential } from '../nn/containers.js';
 import { globalAvgPool2d } from '../nn/functional.js';

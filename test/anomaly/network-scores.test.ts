@@ -16,7 +16,10 @@ import { assertClose } from '../helpers.js';
 
 function images(n: number, seed: number, label = 0): ImageDataset {
   let state = seed;
-  const bytes = Uint8Array.from({ length: n * 8 * 8 * 3 }, () => (state = (state * 1664525 + 1013904223) >>> 0) >>> 24);
+  const bytes = Uint8Array.from({ length: n * 8 * 8 * 3 }, () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state >>> 24;
+  });
   return { images: bytes, labels: new Int32Array(n).fill(label), height: 8, width: 8, channels: 3, classes: ['normal', 'reference'] };
 }
 

@@ -121,7 +121,7 @@ test('Mahalanobis at several depths: each layer as a JS Ledoit–Wolf reference,
     const test_ = [randn([10, 3], { dtype: 'float64' }).mul(2), randn([10, 5], { dtype: 'float64' })];
     dm.fit(fit, labels, val);
     const perLayer = fit.map((f, l) => ({ val: jsMahalanobis(rows(f), labels, rows(val[l])), test: jsMahalanobis(rows(f), labels, rows(test_[l])) }));
-    dm.layerScores(test_).forEach((s, l) => assertClose(s, perLayer[l].test, { atol: 1e-8, rtol: 1e-6, what: `layer ${l}` }));
+    for (const [l, s] of dm.layerScores(test_).entries()) assertClose(s, perLayer[l].test, { atol: 1e-8, rtol: 1e-6, what: `layer ${l}` });
     const expected = test_[0].toArray() as unknown[];
     const fused = expected.map((_, i) => perLayer.reduce((s, { val: v, test: t }) => s + (t[i] - mean(v)) / sampleStd(v), 0));
     assertClose(dm.score(test_), fused, { atol: 1e-8, rtol: 1e-6 });

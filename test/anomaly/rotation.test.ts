@@ -36,7 +36,10 @@ function turnPixels(img: Uint8Array, s: number, c: number, k: number): Uint8Arra
 
 function randomBytes(n: number, seed: number): Uint8Array {
   let state = seed;
-  return Uint8Array.from({ length: n }, () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24);
+  return Uint8Array.from({ length: n }, () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return state >>> 24;
+  });
 }
 
 test('the 4 rotations are exactly the rotated pixels, NHWC bytes and NCHW model inputs alike, labels rotation-major', () => {
@@ -117,7 +120,10 @@ test('the auxiliary rotation loss is added to the class loss and its gradients r
 function orientationData(n: number, kind: 'normal' | 'anomaly', seed: number): ImageDataset {
   const s = 16;
   let state = seed;
-  const rand = () => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const rand = (): number => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
   const images = new Uint8Array(n * s * s * 3);
   for (let i = 0; i < n; i++) {
     const shift = rand() * 4;

@@ -1,7 +1,7 @@
 // The four rotations (0°, 90°, 180°, 270°) of a batch of square images, as tensor ops (views and
 // flips, no pixel loops): the self-supervised task of Gidaris et al. 2018, used for anomaly
 // detection by Golan & El-Yaniv 2018 (GEOM) and Hendrycks et al. 2019.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { arange } from '../../tensor/creation.js';
 import { cat } from '../../tensor/combine.js';

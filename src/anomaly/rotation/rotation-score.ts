@@ -2,7 +2,7 @@
 // all four orientations is normal; score = −Σ_r log p(r | image turned by r·90°), higher = more
 // anomalous. With flip test-time augmentation the score of the mirrored image is averaged in
 // (mirroring first, then rotating: a mirrored 90° turn would look like a 270° one).
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import type { Module } from '../../nn/module.js';

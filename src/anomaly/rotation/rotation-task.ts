@@ -4,7 +4,7 @@
 //   times `weight`, is added to the class loss.
 // - 'only' (one-class, GEOM-style): the head trained is itself a RotationHead; it sees all rows
 //   with their rotation labels, and the class labels are ignored.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { checkPositive } from '../../losses/checks.js';
 import { RotationHead } from '../../losses/rotation-head.js';

@@ -2,7 +2,7 @@
 // arXiv:1911.11132; Vaze et al. 2022, arXiv:2110.06207): the softmax normalises away how strongly
 // an image matched any class at all, the logits keep it. Like msp and normal-prob they take the
 // head when created (createScorer('max-logit', {}, { head })) and fit nothing.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkInt } from '../../tensor/checks.js';
