@@ -30,7 +30,7 @@ export * as distributed from './distributed/index.js';
 export { rotate90, rotationBatch, ROTATION_COUNT, type ImageLayout } from './anomaly/rotation/rotate.js';
 export { RotationAuxiliaryTask, RotationOnlyTask } from './anomaly/rotation/rotation-task.js';
 export { rotationScore, rotationScores, type TestTimeAugmentation } from './anomaly/rotation/rotation-score.js';
-export { type BatchTask, type BatchTaskStep } from './train/batch-task.js';
+export type { BatchTask, BatchTaskStep } from './train/batch-task.js';
 export { computeScores, NETWORK_SCORES, type NetworkScore, type ScoringData, type ScoringNetwork, type ScoringOptions } from './anomaly/network-scores.js';
 export { ScoreFusion, zStats, type ZStats } from './anomaly/fusion.js';
 export { DepthMahalanobis } from './anomaly/depth-mahalanobis.js';
