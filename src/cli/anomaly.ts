@@ -121,6 +121,8 @@ export interface AnomalyResults extends RunInfo {
   autoencoder?: { normal_only: boolean; n_train: number; lr: number; train_seconds: number; history: AutoencoderEpoch[] };
   /** The detector file written for the best row (by AUROC). */
   detector?: { path: string; head: string; score: string; threshold: Threshold; validation: DetectorValidation };
+  /** Set when Ctrl-C stopped the run before every head was trained (resume with --resume). */
+  interrupted?: boolean;
   /** With --seeds: the seeds and, per head × score, mean ± std over them. */
   seeds?: SeedsResults['seeds'];
   summary?: SeedsResults['summary'];
@@ -396,6 +398,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
       heads: headRuns,
       ...(autoencoder ? { autoencoder } : {}),
       ...(detector ? { detector } : {}),
+      ...(interrupted ? { interrupted } : {}),
     };
     await writeAnomalyOutputs(out, results, figures);
     process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
@@ -507,18 +510,25 @@ async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Prom
   const runs: AnomalyResults[] = [];
   for (const [i, seed] of seeds.entries()) {
     process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
-    runs.push(await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) }));
+    const run = await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) });
+    runs.push(run);
+    if (run.interrupted) {
+      process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
+      break;
+    }
   }
   const rows = runs.flatMap((r, i) => r.results.map((row) => ({ ...row, seed: seeds[i] })));
-  const { summary } = summarizeSeeds(rows, seeds);
+  const done = seeds.slice(0, runs.length);
+  const { summary } = summarizeSeeds(rows, done);
   // Per-seed records (autoencoder history, detector file) stay in seed-N/anomaly.json.
   const { autoencoder: _autoencoder, detector: _detector, ...first } = runs[0];
   const results: AnomalyResults = {
     ...first, ...runInfo(['anomaly', ...argv]),
     config: { ...first.config, seed: seeds[0], seeds },
+    ...(runs.length < seeds.length ? { interrupted: true } : {}),
     results: rows,
     heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
-    seeds, summary,
+    seeds: done, summary,
   };
   await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
   const sortedRows = [...rows].sort(byAuroc);
