@@ -23,6 +23,7 @@ import { onnxBenchmark } from './onnx.js';
 import { detectorBench } from './detector.js';
 import { writeCifarBinary } from './cifar-binary.js';
 import { distributedBench, distributedRows } from './distributed.js';
+import { autoencoderBench } from './autoencoder.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -201,9 +202,11 @@ async function main(): Promise<void> {
   const mem = memory();
   log('detector: scoring 32×32 JPEG files, loading the file…');
   const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
+  log('autoencoder training step (batch 128)…');
+  const autoencoder = autoencoderBench({ quick });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -221,6 +224,8 @@ async function main(): Promise<void> {
     { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },
+    { benchmark: `  after ${autoencoder.late_after_steps} more steps, img/s`, ours: f(autoencoder.late_images_per_s, 0), pytorch: '', ratio: '', goal: '' },
   ])}\n\nWrote bench/results.json\n`);
 }
 

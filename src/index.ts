@@ -28,3 +28,14 @@ export { chooseThreshold, type Threshold, type ThresholdRule } from './anomaly/t
 export { prepareImage, type Preprocessing } from './data/preprocessing.js';
 export * as search from './search/index.js';
 export * as distributed from './distributed/index.js';
+// Anomaly quality: rotation self-supervision, network scores, fusion on held-out normals, seeds.
+export { rotate90, rotationBatch, ROTATION_COUNT, type ImageLayout } from './anomaly/rotation/rotate.js';
+export { RotationAuxiliaryTask, RotationOnlyTask } from './anomaly/rotation/rotation-task.js';
+export { rotationScore, rotationScores, type TestTimeAugmentation } from './anomaly/rotation/rotation-score.js';
+export type { BatchTask, BatchTaskStep } from './train/batch-task.js';
+export { computeScores, NETWORK_SCORES, type NetworkScore, type ScoringData, type ScoringNetwork, type ScoringOptions } from './anomaly/network-scores.js';
+export { ScoreFusion, zStats, type ZStats } from './anomaly/fusion.js';
+export { DepthMahalanobis } from './anomaly/depth-mahalanobis.js';
+export { FlipAveraged } from './anomaly/flip-averaged.js';
+export { holdOutNormals } from './anomaly/normal-holdout.js';
+export { aggregateSeeds, type SeedRow, type SeedSummary } from './anomaly/seeds.js';

@@ -1,6 +1,7 @@
 // How a pretrained backbone takes part in training: frozen (no gradient, BatchNorm statistics kept
 // in eval mode), at a fraction of the head's learning rate, or not trained at all (--epochs 0:
 // frozen features, validated once and checkpointed, for k-NN and the other scorers).
+import type { Tensor } from '../tensor/tensor.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { Head } from '../losses/head.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -22,9 +23,9 @@ export function backboneHasOwnGroup(c: TrainConfig): boolean {
  * requiring grad and stay out of it; with backboneLrMult they form a group at lr × mult.
  * Call after toChannelsLast (which re-enables grad on the tensors it replaces).
  */
-export function createBackboneGroupsOptimizer(model: EmbeddingNet, head: Head, c: TrainConfig): Optimizer {
+export function createBackboneGroupsOptimizer(model: EmbeddingNet, head: Head, c: TrainConfig, taskParameters: Tensor[] = []): Optimizer {
   const backbone = new Set(model.backbone.parameters());
-  const rest = [...model.parameters().filter((p) => !backbone.has(p)), ...head.parameters()];
+  const rest = [...model.parameters().filter((p) => !backbone.has(p)), ...head.parameters(), ...taskParameters];
   if (c.freezeBackbone) {
     for (const p of backbone) p.requiresGrad_(false);
     return new ParamGroupsOptimizer(c.optimizer, [{ params: rest }]);

@@ -19,6 +19,8 @@ import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { BatchTask } from './batch-task.js';
+import type { Module } from '../nn/module.js';
 import { ShuffledBatchSampler } from '../data/batch-sampler.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
 import { backboneHasOwnGroup, createBackboneGroupsOptimizer, setTrainingMode, untrainedRun } from './pretrained-training.js';
@@ -93,6 +95,8 @@ export interface TrainRun {
   maxSteps?: number;
   /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
   modelSpec?: BackboneSpec;
+  /** How a batch goes through the model (e.g. with its rotations, src/anomaly/rotation); default head.loss(model(x), y). */
+  task?: BatchTask;
   /** Data-parallel training: this process is one rank; rank 0 alone validates, logs and writes files. */
   distributed?: DataParallel | null;
 }
@@ -142,14 +146,16 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   manualSeed(c.seed);
   model.toChannelsLast();
-  const params = [...model.parameters(), ...head.parameters()];
-  const opt = backboneHasOwnGroup(c) ? createBackboneGroupsOptimizer(model, head, c) : createOptimizer(params, c.optimizer);
+  // A batch task's module (e.g. an auxiliary rotation head) trains and is checkpointed with the head.
+  const taskModules: Record<string, Module> = run.task?.module ? { task: run.task.module } : {};
+  const params = [...model.parameters(), ...head.parameters(), ...(run.task?.module?.parameters() ?? [])];
+  const opt = backboneHasOwnGroup(c) ? createBackboneGroupsOptimizer(model, head, c, run.task?.module?.parameters()) : createOptimizer(params, c.optimizer);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
   if (run.resume && existsSync(lastPath)) {
     const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(lastPath);
-    ckpt.restore({ modules: { model, head }, optimizer: opt });
+    ckpt.restore({ modules: { model, head, ...taskModules }, optimizer: opt });
     history = ckpt.history ?? [];
     startEpoch = ckpt.epoch;
     extra = ckpt.extra as unknown as Extra;
@@ -158,9 +164,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     if (dp && !dp.isRoot && extra.partial) extra.partial = { ...extra.partial, lossSum: 0, correct: 0, seen: 0 };
   }
   // distributed: rank 0's weights on every rank, and every rank at the same resume point
-  await dp?.synchronizeStart([model, head], { epoch: startEpoch, step: extra.partial?.stepInEpoch ?? 0, trainSize: run.train.labels.length });
+  await dp?.synchronizeStart([model, head, ...Object.values(taskModules)], { epoch: startEpoch, step: extra.partial?.stepInEpoch ?? 0, trainSize: run.train.labels.length });
   const save = (epochsDone: number, partial?: Progress): void => saveCheckpoint(lastPath, {
-    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c,
+    modules: { model, head, ...taskModules }, optimizer: opt, epoch: epochsDone, history, config: c,
     extra: { ...extra, partial, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes },
   });
 
@@ -189,6 +195,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         stream: dp && !dp.isRoot ? { write: () => true } : run.progressStream });
       bar.update(p.stepInEpoch * c.batchSize);
       setTrainingMode(model, head, c);
+      run.task?.module?.train();
       let t0 = performance.now();
       let index = 0;
       for await (const batch of loader.epoch(epoch)) {
@@ -196,10 +203,12 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         opt.lr = learningRateAt(schedule, epoch + p.stepInEpoch / perEpoch);
         const { loss, correct } = tidy(() => {
           const x = imagesToTensor(batch, c.normalization, device);
-          const y = labelsToTensor(batch.labels, device);
+          const labels = labelsToTensor(batch.labels, device);
           opt.zeroGrad();
-          const emb = model.forward(x);
-          const lossT = head.loss(emb, y);
+          const step = run.task ? run.task.forward(model, x, labels) : { embeddings: model.forward(x), labels, loss: null };
+          const emb = step.embeddings;
+          const y = step.labels;
+          const lossT = step.loss ? head.loss(emb, y).add(step.loss) : head.loss(emb, y);
           const value = lossT.item();
           if (!Number.isFinite(value)) {
             throw new TrainingDivergedError(`${label}: the loss became ${value} at epoch ${epoch + 1}, step ${p.stepInEpoch + 1}; ` +
@@ -209,7 +218,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           // distributed: average gradients over ranks; the interrupt votes ride along, so all ranks stop at the same step
           if (dp) agreedStop = dp.averageGradients(params, index - 1, [interrupted ? 1 : 0])[0] > 0;
           opt.step();
-          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) : 0;
+          // Scaled to the batch's images when a task shows the head more rows (e.g. 4 rotations each).
+          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) * batch.size / y.shape[0] : 0;
           return { loss: value, correct: right };
         });
         p.stepInEpoch++;
@@ -252,7 +262,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       if (val.accuracy > extra.bestValAcc) {
         extra.bestValAcc = val.accuracy;
         extra.bestEpoch = epoch + 1;
-        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c,
+        saveCheckpoint(bestPath, { modules: { model, head, ...taskModules }, epoch: epoch + 1, history, config: c,
           extra: { valAcc: val.accuracy, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes } });
       }
       extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
