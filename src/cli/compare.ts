@@ -1,5 +1,6 @@
 // `deepmetric compare`: the seed experiment — one backbone trained with each head, validation
 // accuracy curves on one chart, and each head's best validation accuracy.
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { train, type EpochRecord } from '../train/trainer.js';
 import { lineChart } from '../report/line-chart.js';
@@ -8,8 +9,11 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, parseHeadOptions, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, parseHeadOptions, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
+import { readDistributedEnv } from '../distributed/environment.js';
 import { commandInterrupt } from './interrupt.js';
 import { lockOutputFolder } from '../util/output-lock.js';
 
@@ -20,10 +24,12 @@ export const compareSpec: CommandSpec = {
     heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to compare (any from the losses registry)' },
     out: { type: 'string', default: 'runs/compare', description: 'Output folder: results.json, val_acc.svg/png, report.html, checkpoints' },
     ...TRAINING_OPTIONS,
+    ...DISTRIBUTED_OPTIONS,
   },
   examples: [
     'deepmetric compare --epochs 3 --max-train 10000',
     'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
+    'deepmetric compare --nproc 2 --epochs 15   # two data-parallel worker processes, one core each',
     'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000   # the seed\'s full budget',
   ],
 };
@@ -45,25 +51,43 @@ export interface CompareResults extends RunInfo {
   heads: HeadResult[];
 }
 
-export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv)): Promise<CompareResults> {
-  const heads = o.heads as string[];
-  checkHeadNames(heads);
+export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv), command = 'compare'): Promise<CompareResults> {
+  checkHeadNames(o.heads as string[]);
   parseHeadOptions(o); // a usage error before any data is decoded
-  applyRuntime(o);
   const out = resolve(o.out as string);
-  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric compare', ...argv].join(' ') });
+  // One writer per --out: a plain run or the launcher of data-parallel workers takes the lock; the
+  // workers (ranks of that one run) do not.
+  const lock = readDistributedEnv() === null ? lockOutputFolder(out, { what: '--out', command: ['deepmetric', command, ...argv].join(' ') }) : null;
   try {
-    return await runCompare(argv, o, heads, out);
+    // distributed: with --nproc this process only launches the workers, which rerun this command;
+    // Ctrl-C reaches them too and they stop cleanly, so here it must not exit before they report.
+    if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) commandInterrupt.beginStoppableWork();
+    const launched = await launchIfRequested(o, command, argv);
+    if (launched) return launcherOutcome<CompareResults>(launched, join(out, 'results.json'));
+    // distributed: null unless this process is one rank of several (then it must match the others)
+    const dp = joinIfWorker(o, { heads: o.heads, model: modelSpec(o), config: trainConfig(o) });
+    try {
+      const results = await compareInProcess(argv, o, dp);
+      dp?.close(true);
+      return results;
+    } finally {
+      dp?.close(); // safe twice; after an error it leaves at once
+    }
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
-async function runCompare(argv: string[], o: ParsedOptions, heads: string[], out: string): Promise<CompareResults> {
-  process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
+async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParallel | null): Promise<CompareResults> {
+  const heads = o.heads as string[];
+  applyRuntime(o);
+  const out = resolve(o.out as string);
+  mkdirSync(out, { recursive: true });
+  const root = !dp || dp.isRoot;
+  if (root) process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
   const data = await loadExperimentData(o);
   const config = trainConfig(o);
-  process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
+  if (!dp || dp.isRoot) process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];
   const stop = commandInterrupt.signal;
@@ -72,7 +96,8 @@ async function runCompare(argv: string[], o: ParsedOptions, heads: string[], out
     if (stop.aborted) break;
     const { model, head } = buildModel(o, name, data.train.classes.length);
     try {
-      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), signal: stop });
+      await loadPretrainedWeights(o, model);
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), distributed: dp, signal: stop });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       if (r.interrupted || stop.aborted) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
@@ -90,6 +115,7 @@ async function runCompare(argv: string[], o: ParsedOptions, heads: string[], out
     config: { backbone: o.backbone, alpha: o.alpha, ...config },
     heads: results,
   };
+  if (dp && !dp.isRoot) return results_; // distributed: rank 0 alone writes results
   await writeCompareOutputs(out, results_);
   process.stdout.write(`${resultTable(results_)}\n\nWrote ${join(out, 'results.json')}, val_acc.svg/png and report.html\n`);
   return results_;

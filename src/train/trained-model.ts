@@ -10,6 +10,8 @@ import type { TrainConfig, EpochRecord } from './trainer.js';
 export interface TrainedModel {
   model: EmbeddingNet;
   head: Head;
+  /** How to rebuild the model (createEmbeddingNet(backbone)). */
+  backbone: BackboneSpec;
   config: TrainConfig;
   classes: string[];
   epoch: number;
@@ -51,7 +53,7 @@ export function loadTrainedModel(path: string, opts: { fuse?: boolean } = {}): T
   const m = model;
   const h = head;
   return {
-    model: m, head: h, config: ckpt.config, classes: classes as string[], epoch: ckpt.epoch, history: ckpt.history ?? [],
+    model: m, head: h, backbone: extra.model as BackboneSpec, config: ckpt.config, classes: classes as string[], epoch: ckpt.epoch, history: ckpt.history ?? [],
     dispose() { m.dispose(); h.dispose(); },
   };
 }

@@ -1,5 +1,6 @@
 // Training a backbone with a head: the training loop (training-loop.ts) with validation every
-// epoch, history, best-model and last checkpoints, early stopping and exact resumption.
+// epoch, history, best-model and last checkpoints, early stopping, exact resumption, batch tasks,
+// pretrained backbones and data-parallel ranks.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../tensor/grad-mode.js';
@@ -11,13 +12,18 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { DataLoader, type Batch } from '../data/loader.js';
+import { DataLoader } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { runTrainingLoop, type EpochProgress, type TrainingHooks } from './training-loop.js';
+import { runTrainingLoop, type EpochProgress } from './training-loop.js';
+import type { BatchTask } from './batch-task.js';
+import type { Module } from '../nn/module.js';
+import { ShuffledBatchSampler } from '../data/batch-sampler.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
+import { backboneHasOwnGroup, createBackboneGroupsOptimizer, setTrainingMode, untrainedRun } from './pretrained-training.js';
 
 export { TrainingDivergedError } from './training-loop.js';
 
@@ -43,6 +49,12 @@ export interface TrainConfig {
   device?: Device;
   /** Drop the last incomplete batch (keeps BatchNorm statistics sane). Default true. */
   dropLast?: boolean;
+  /** Pretrained weights file loaded into the backbone before training (recorded; see src/weights). */
+  weights?: string | null;
+  /** Backbone parameters out of the optimizer, its BatchNorm in eval mode: only projection and head train. */
+  freezeBackbone?: boolean;
+  /** The backbone's learning rate = lr × this (default 1). */
+  backboneLrMult?: number;
 }
 
 export interface EpochRecord {
@@ -83,21 +95,20 @@ export interface TrainRun {
   progressStream?: { write(s: string): unknown; isTTY?: boolean };
   /** Stop after this many optimizer steps in total (tests simulate a killed run with it). */
   maxSteps?: number;
-  /** A stop request (the CLI aborts it on Ctrl-C): the current step finishes, last.ckpt is written, and train returns with interrupted set. */
-  signal?: AbortSignal;
   /**
-   * Data-parallel training: ranks other than 0 pass false — they write no checkpoint, log nothing
-   * and show no progress. Default true.
+   * A stop request (the CLI aborts it on Ctrl-C): the current step finishes, last.ckpt is written,
+   * and train returns with interrupted set. Data-parallel ranks vote and stop at the same step.
    */
-  isMainProcess?: boolean;
-  /** Extra loop hooks, e.g. averaging gradients across ranks after backward, sharding before an epoch. */
-  loopHooks?: Pick<TrainingHooks<Batch>, 'beforeEpoch' | 'afterBackward'>;
+  signal?: AbortSignal;
   /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
   modelSpec?: BackboneSpec;
+  /** How a batch goes through the model (e.g. with its rotations, src/anomaly/rotation); default head.loss(model(x), y). */
+  task?: BatchTask;
+  /** Data-parallel training: this process is one rank; rank 0 alone validates, logs and writes files. */
+  distributed?: DataParallel | null;
 }
 
 const CENTROID_REFERENCE_SIZE = 5000;
-
 
 interface Extra {
   bestValAcc: number;
@@ -119,19 +130,24 @@ export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, 
 
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, head, config: c } = run;
-  const main = run.isMainProcess ?? true;
-  const log = !main ? () => {} : run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (c.epochs === 0) return untrainedRun(run);
+  const dp = run.distributed ?? null; // distributed: null in a single-process run
+  const root = !dp || dp.isRoot;
+  const log = root ? run.log ?? ((line: string) => process.stderr.write(`${line}\n`)) : () => {};
   const label = run.label ?? head.name;
   const device = c.device ?? 'cpu';
   const schedule = checkSchedule({ kind: 'constant', ...c.schedule, lr: c.optimizer.lr, epochs: c.schedule?.epochs ?? c.epochs });
   mkdirSync(run.dir, { recursive: true });
   const lastPath = join(run.dir, 'last.ckpt');
   const bestPath = join(run.dir, 'best.ckpt');
-  const modules = { model, head };
 
   manualSeed(c.seed);
   model.toChannelsLast();
-  const opt = createOptimizer([...model.parameters(), ...head.parameters()], c.optimizer);
+  // A batch task's module (e.g. an auxiliary rotation head) trains and is checkpointed with the head.
+  const taskModules: Record<string, Module> = run.task?.module ? { task: run.task.module } : {};
+  const modules: Record<string, Module> = { model, head, ...taskModules };
+  const params = [...model.parameters(), ...head.parameters(), ...(run.task?.module?.parameters() ?? [])];
+  const opt = backboneHasOwnGroup(c) ? createBackboneGroupsOptimizer(model, head, c, run.task?.module?.parameters()) : createOptimizer(params, c.optimizer);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
@@ -144,34 +160,56 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       extra = ckpt.extra as unknown as Extra;
       if (extra.partial) extra.partial = upgradeProgress(extra.partial);
       log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
+      // distributed: the saved partial sums are rank 0's (already global); the others start theirs from zero
+      if (dp && !dp.isRoot && extra.partial) extra.partial = { ...extra.partial, lossSum: 0, seen: 0, sums: {} };
     }
+    // distributed: rank 0's weights on every rank, and every rank at the same resume point
+    await dp?.synchronizeStart(Object.values(modules), { epoch: startEpoch, step: extra.partial?.stepInEpoch ?? 0, trainSize: run.train.labels.length });
     const spec = { model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes };
 
     // Heads without logits validate by nearest class centroid; a fixed stratified slice of the
     // training set estimates the centroids without embedding all of it every epoch.
     const centroidReference = head.classifies ? undefined
       : run.train.labels.length <= CENTROID_REFERENCE_SIZE ? run.train : stratifiedSubset(run.train, { size: CENTROID_REFERENCE_SIZE, seed: c.seed });
-    const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
+    const loaderOptions = { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined };
+    // distributed: each rank reads its shard of the same seeded global batches
+    const loader = new DataLoader(run.train, dp ? { ...loaderOptions, seed: dp.augmentSeed(c.seed), sampler: dp.shard(new ShuffledBatchSampler(run.train.labels.length, loaderOptions)) } : loaderOptions);
     const partial = extra.partial;
     extra.partial = undefined;
     const result = await runTrainingLoop({
       label, epochs: c.epochs, data: loader, optimizer: opt, modules, batchSize: c.batchSize,
       start: { epoch: startEpoch, partial },
       learningRate: (epoch) => learningRateAt(schedule, epoch),
-      signal: run.signal, maxSteps: run.maxSteps, lastCheckpoint: lastPath, progressStream: run.progressStream, isMainProcess: main,
+      signal: run.signal, agreedStop: dp !== null, maxSteps: run.maxSteps, lastCheckpoint: lastPath, progressStream: run.progressStream, isMainProcess: root,
       hooks: {
-        ...run.loopHooks,
+        trainingMode() {
+          setTrainingMode(model, head, c);
+          run.task?.module?.train();
+        },
         computeLoss(batch) {
           const x = imagesToTensor(batch, c.normalization, device);
-          const y = labelsToTensor(batch.labels, device);
-          const emb = model.forward(x);
+          const labels = labelsToTensor(batch.labels, device);
+          const step = run.task ? run.task.forward(model, x, labels) : { embeddings: model.forward(x), labels, loss: null };
+          const emb = step.embeddings;
+          const y = step.labels;
           return {
-            loss: head.loss(emb, y),
-            counts: head.classifies ? () => ({ correct: noGrad(() => head.predict(emb).eq(y).sum().item()) }) : undefined,
+            loss: step.loss ? head.loss(emb, y).add(step.loss) : head.loss(emb, y),
+            // Scaled to the batch's images when a task shows the head more rows (e.g. 4 rotations each).
+            counts: head.classifies ? () => ({ correct: noGrad(() => head.predict(emb).eq(y).sum().item()) * batch.size / y.shape[0] }) : undefined,
           };
         },
+        // distributed: average gradients over ranks; the stop votes ride along, so all ranks stop at the same step
+        afterBackward: dp ? (ctx) => ({ stop: dp.averageGradients(params, ctx.step, [ctx.stopRequested ? 1 : 0])[0] > 0 }) : undefined,
+        // distributed: epoch sums over ranks
+        gatherProgress: dp ? (p) => { [p.lossSum, p.sums.correct, p.seen] = dp.sum([p.lossSum, p.sums.correct ?? 0, p.seen]); } : undefined,
+        batchImages: dp ? (batch, ctx) => dp.globalBatchSize(ctx.step) : undefined,
         progressFields: head.classifies ? (p) => ({ acc: (p.sums.correct ?? 0) / p.seen }) : undefined,
-        endOfEpoch(epoch, p) {
+        async endOfEpoch(epoch, p) {
+          // distributed: rank 0 validates and writes; the others follow its early-stop decision
+          if (!root) {
+            extra.stoppedEarly = await dp!.shareFromRoot<boolean>();
+            return { stop: extra.stoppedEarly };
+          }
           const t0 = performance.now();
           const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
           const record: EpochRecord = {
@@ -190,7 +228,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           if (val.accuracy > extra.bestValAcc) {
             extra.bestValAcc = val.accuracy;
             extra.bestEpoch = epoch + 1;
-            if (main) saveCheckpoint(bestPath, { modules, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy, ...spec } });
+            saveCheckpoint(bestPath, { modules, epoch: epoch + 1, history, config: c, extra: { valAcc: val.accuracy, ...spec } });
           }
           extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
           if (c.earlyStopping && extra.sinceBest >= c.earlyStopping.patience) {
@@ -201,6 +239,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
             (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
             ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
             ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          if (dp) await dp.shareFromRoot(extra.stoppedEarly ?? false); // distributed: release the other ranks
           return { stop: extra.stoppedEarly };
         },
         checkpoint({ epochsDone, partial: progress }) {
@@ -209,7 +248,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       },
     });
     if (result.ending === 'stopped') {
-      if (run.signal?.aborted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+      if (run.maxSteps === undefined || result.steps < run.maxSteps) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
       return summary(history, extra, true); // stopped before the end: resumable
     }
     return summary(history, extra, false);

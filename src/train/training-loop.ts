@@ -61,10 +61,20 @@ export interface EpochDecision {
 export interface TrainingHooks<B> {
   /** Before the first batch of an epoch, e.g. to shard the sampler across data-parallel ranks. */
   beforeEpoch?(epoch: number): void | Promise<void>;
+  /** Puts the modules in training mode at the start of every epoch (default: train() on each). */
+  trainingMode?(): void;
   /** The loss of one batch, in training mode, after the gradients were zeroed; called inside tidy. */
   computeLoss(batch: B, ctx: StepContext): BatchLoss;
-  /** After backward and before the optimizer step, e.g. to average gradients across ranks. */
-  afterBackward?(ctx: StepContext): void;
+  /**
+   * After backward and before the optimizer step, e.g. to average gradients across ranks.
+   * `stopRequested` is this process's stop request; returning { stop } replaces it with a decision
+   * every rank shares (with agreedStop, data-parallel ranks stop at the same step).
+   */
+  afterBackward?(ctx: StepContext & { stopRequested: boolean }): void | { stop: boolean };
+  /** Combines this process's epoch sums with the other ranks' (in place), before they are used or saved. */
+  gatherProgress?(p: EpochProgress): void;
+  /** Images a step counts for in the progress bar (default the batch's; data-parallel: the global batch). */
+  batchImages?(batch: B, ctx: StepContext): number;
   /** Extra fields for the progress bar, e.g. { acc: p.sums.correct / p.seen }. */
   progressFields?(p: EpochProgress): Record<string, number>;
   /**
@@ -104,6 +114,11 @@ export interface TrainingLoopOptions<B extends { size: number }> {
   learningRate?: (epoch: number) => number;
   /** A stop request: the loop finishes the current step, writes a checkpoint and returns. */
   signal?: AbortSignal;
+  /**
+   * Stop only when afterBackward returns { stop: true } (data-parallel: a decision all ranks share),
+   * never on this process's signal alone. Default false.
+   */
+  agreedStop?: boolean;
   /** Stop after this many optimizer steps (as a stop request would). */
   maxSteps?: number;
   /** Images per batch, for the progress bar's total. */
@@ -153,21 +168,26 @@ export async function runTrainingLoop<B extends { size: number }>(o: TrainingLoo
   let steps = 0;
   let partial = o.start?.partial;
   for (let epoch = o.start?.epoch ?? 0; epoch < o.epochs; epoch++) {
-    if (await stopRequested()) return { epochsDone: epoch, steps, ending: 'stopped' };
+    if (o.agreedStop) {
+      if (o.signal) await yieldToEventLoop(); // a signal seen now is voted on at the next step
+    } else if (await stopRequested()) {
+      return { epochsDone: epoch, steps, ending: 'stopped' };
+    }
     const p: EpochProgress = partial ? { ...partial, sums: { ...partial.sums } } : emptyProgress();
     partial = undefined;
     await hooks.beforeEpoch?.(epoch);
     const perEpoch = o.data.batchesPerEpoch;
     const bar = new ProgressBar({ total: perEpoch * o.batchSize, label: `${label} epoch ${epoch + 1}/${o.epochs}`, unit: 'img', stream: main ? o.progressStream : quiet });
     bar.update(p.stepInEpoch * o.batchSize);
-    for (const m of Object.values(o.modules)) m.train();
+    if (hooks.trainingMode) hooks.trainingMode();
+    else for (const m of Object.values(o.modules)) m.train();
     const t0 = performance.now();
     let index = 0;
     for await (const batch of o.data.epoch(epoch)) {
       if (index++ < p.stepInEpoch) continue;
       const ctx: StepContext = { epoch, step: p.stepInEpoch, stepsPerEpoch: perEpoch };
       if (o.learningRate) opt.lr = o.learningRate(epoch + p.stepInEpoch / perEpoch);
-      const { loss, counts } = tidy(() => {
+      const { loss, counts, agreed } = tidy(() => {
         opt.zeroGrad();
         const out = hooks.computeLoss(batch, ctx);
         const value = out.loss.item();
@@ -176,20 +196,22 @@ export async function runTrainingLoop<B extends { size: number }>(o: TrainingLoo
             `training stopped, and ${lastGood()} holds the last good state. Try a lower learning rate.`);
         }
         out.loss.backward();
-        hooks.afterBackward?.(ctx);
+        const decision = hooks.afterBackward?.({ ...ctx, stopRequested: o.signal?.aborted === true });
         opt.step();
-        return { loss: value, counts: out.counts?.() };
+        return { loss: value, counts: out.counts?.(), agreed: decision ? decision.stop : undefined };
       });
       p.stepInEpoch++;
       p.lossSum += loss * batch.size;
       p.seen += batch.size;
       for (const [k, v] of Object.entries(counts ?? {})) p.sums[k] = (p.sums[k] ?? 0) + v;
       steps++;
-      bar.tick(batch.size, { loss: p.lossSum / p.seen, ...hooks.progressFields?.(p) });
+      bar.tick(hooks.batchImages?.(batch, ctx) ?? batch.size, { loss: p.lossSum / p.seen, ...hooks.progressFields?.(p) });
       const limitReached = o.maxSteps !== undefined && steps >= o.maxSteps;
-      if ((await stopRequested()) || limitReached) {
+      const local = await stopRequested(); // yields, so a signal is seen before the next step
+      if ((o.agreedStop ? agreed === true : local || agreed === true) || limitReached) {
         p.seconds += (performance.now() - t0) / 1000;
         bar.finish();
+        hooks.gatherProgress?.(p);
         checkWeights(`at epoch ${epoch + 1}, step ${p.stepInEpoch}`);
         if (main) hooks.checkpoint?.({ epochsDone: epoch, partial: p });
         return { epochsDone: epoch, steps, ending: 'stopped' };
@@ -197,6 +219,7 @@ export async function runTrainingLoop<B extends { size: number }>(o: TrainingLoo
     }
     p.seconds += (performance.now() - t0) / 1000;
     bar.finish();
+    hooks.gatherProgress?.(p);
     checkWeights(`after epoch ${epoch + 1}`);
     const decision = await hooks.endOfEpoch?.(epoch, p);
     if (main) hooks.checkpoint?.({ epochsDone: epoch + 1 });
