@@ -1,7 +1,7 @@
 // `deepmetric embed`: embeddings and labels of a dataset split, for other tools — safetensors
 // (readable by Python's safetensors) or NumPy .npy files.
 import { dirname, resolve } from 'node:path';
-import { checkSameClasses, loadTrainedModel, type TrainedModel } from '../train/trained-model.js';
+import { loadTrainedModel } from '../train/trained-model.js';
 import { embedDataset } from '../train/evaluate.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
@@ -51,8 +51,6 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const trained = o.checkpoint ? loadTrainedModel(resolve(o.checkpoint as string), { fuse: true }) : await pretrainedModel(o.backbone as string, o.alpha as number, resolve(o.weights as string), o['image-size'] as number | undefined);
   try {
     const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
-    // A trained checkpoint knows its classes; pretrained features (--weights) have none to compare.
-    if (o.checkpoint) checkSameClasses(trained as TrainedModel, resolve(o.checkpoint as string), data.classes, `the ${o.split} split of ${o.data ?? 'the default data'}`);
     tidy(() => {
       const embeddings = embedDataset(trained.model, data, { norm: trained.config.normalization });
       const labels = tensor(data.labels);
