@@ -1,5 +1,6 @@
 // Declarative command-line options: parsing with node:util, generated --help, checked values.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean' | 'list';
@@ -24,7 +25,7 @@ export interface CommandSpec {
 export type ParsedOptions = Record<string, string | number | boolean | string[] | undefined>;
 
 /** Thrown for bad command-line input: printed without a stack, with a pointer to --help. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export function helpText(spec: CommandSpec): string {
   const lines = [`deepmetric ${spec.name} — ${spec.summary}`, '', `Usage: ${spec.usage ?? `deepmetric ${spec.name} [options]`}`, '', 'Options:'];

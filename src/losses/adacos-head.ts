@@ -12,7 +12,7 @@ import { scalar } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { MarginSoftmaxHead } from './margin-softmax-head.js';
 import { type HeadConfig } from './head.js';
-import { checkBoolean } from './checks.js';
+import { checkBoolean } from '../tensor/checks.js';
 import { classMask } from './class-mask.js';
 
 export interface AdaCosHeadConfig extends HeadConfig {

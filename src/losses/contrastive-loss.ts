@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { type HeadConfig } from './head.js';
 import { PairLoss, meanOverPositive, pairwiseCosineSimilarity, pairwiseEuclidean } from './pair-loss.js';
-import { checkBoolean, checkChoice, checkFinite } from './checks.js';
+import { checkBoolean, checkChoice, checkFinite } from '../tensor/checks.js';
 import { pairMasks } from './class-mask.js';
 
 export type PairDistance = 'euclidean' | 'cosine';

@@ -4,7 +4,7 @@ import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkInt } from '../tensor/checks.js';
-import { checkEmbeddings } from './checks.js';
+import { checkEmbeddings } from '../tensor/tensor-checks.js';
 
 export interface HeadConfig {
   embeddingDim: number;
@@ -31,7 +31,7 @@ export abstract class Head extends Module {
 
   /** Inference logits [N,C] (no margin), for heads that classify; throws otherwise. */
   logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.logits`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.logits`);
     throw new Error(`Head '${this.name}' does not classify: it has no class logits. ` +
       'Classify its embeddings by nearest neighbours or class centroids instead');
   }

@@ -11,7 +11,7 @@ import { zeros } from '../tensor/creation.js';
 import { type Device } from '../tensor/device.js';
 import { type HeadConfig } from './head.js';
 import { PairLoss, pairwiseCosineSimilarity } from './pair-loss.js';
-import { checkBoolean, checkFinite, checkNonNegative, checkPositive } from './checks.js';
+import { checkBoolean, checkFinite, checkNonNegative, checkPositive } from '../tensor/checks.js';
 import { pairMasks } from './class-mask.js';
 import { multiSimilarityMine } from './multi-similarity-miner.js';
 

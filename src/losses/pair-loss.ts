@@ -4,15 +4,15 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { cdist, normalize } from '../nn/functional.js';
 import { Head } from './head.js';
-import { checkEmbeddings, checkLabels } from './checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 
 export abstract class PairLoss extends Head {
   readonly classifies: boolean = false;
 
   /** Checks embeddings [N,D] and labels [N] (labels may be any int64 ids, not only 0…C−1). */
   protected checkBatch(embeddings: Tensor, labels: Tensor): void {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.loss`);
-    checkLabels(labels, embeddings.shape[0], `${this.name}.loss`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.loss`);
+    checkLabels(labels, 'labels', embeddings.shape[0], undefined, `${this.name}.loss`);
   }
 }
 

@@ -9,7 +9,7 @@ import { tidy } from '../tensor/memory.js';
 import { SoftmaxHead } from './softmax-head.js';
 import { CenterLoss } from './center-loss.js';
 import { type HeadConfig } from './head.js';
-import { checkNonNegative } from './checks.js';
+import { checkNonNegative } from '../tensor/checks.js';
 
 export interface SoftmaxCenterHeadConfig extends HeadConfig {
   /** Weight λ of the center loss (default 0.01). */

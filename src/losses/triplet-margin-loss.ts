@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { type HeadConfig } from './head.js';
 import { PairLoss, pairwiseEuclidean } from './pair-loss.js';
-import { checkBoolean, checkChoice, checkNonNegative } from './checks.js';
+import { checkBoolean, checkChoice, checkNonNegative } from '../tensor/checks.js';
 import { TRIPLET_MINING, type TripletMining, type Triplets, mineTriplets } from './triplet-miner.js';
 
 export interface TripletMarginLossConfig extends HeadConfig {
