@@ -16,3 +16,5 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as losses from './losses/index.js';
 export { createHead, Head, type HeadConfig } from './losses/index.js';
+export * as distances from './distances/index.js';
+export { TorchError, UsageError, DataFileError, TrainingDivergedError } from './errors.js';
