@@ -10,6 +10,8 @@ import { TorchError } from '../errors.js';
 export type NativeHandle = { readonly __brand: 'NativeHandle' };
 /** Opaque reference to a native libtorch optimizer. */
 export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
+/** Opaque reference to a c10d store and the process group made on it. */
+export type NativeProcessGroup = { readonly __brand: 'NativeProcessGroup' };
 
 type H = NativeHandle;
 type Num = number | undefined | null;
@@ -54,6 +56,10 @@ export const NATIVE_OPS = [
   // runtime.cc
   'setNumThreads', 'getNumThreads', 'setInteropThreads', 'cudaAvailable', 'cudaDeviceCount', 'torchVersion',
   'parallelInfo', 'buildConfig', 'profilerStart', 'profilerStop',
+  // distributed.cc
+  'distSupport', 'distConnect', 'distCreateGroup', 'distRank', 'distWorldSize', 'distStoreSet', 'distStoreTryGet',
+  'distStoreAdd', 'distHeartbeats', 'distHeartbeatError', 'distAllreduce', 'distAllreduceGrads', 'distBroadcast',
+  'distBarrier', 'distClose',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OPS)[number];
@@ -265,6 +271,22 @@ export interface NativeBinding {
   buildConfig(): string;
   profilerStart(tracePath: string): void;
   profilerStop(): void;
+  // distributed.cc
+  distSupport(): { gloo: boolean; nccl: boolean; reason: string };
+  distConnect(options: { store: 'tcp' | 'file'; host?: string; port?: number; path?: string; rank: number; worldSize: number; timeoutMs: number }): NativeProcessGroup;
+  distCreateGroup(g: NativeProcessGroup, options: { backend: 'gloo' | 'nccl'; iface?: string; hostname?: string; threads?: number; heartbeatMs?: number }): void;
+  distRank(g: NativeProcessGroup): number;
+  distWorldSize(g: NativeProcessGroup): number;
+  distStoreSet(g: NativeProcessGroup, key: string, value: string): void;
+  distStoreTryGet(g: NativeProcessGroup, key: string): string | null;
+  distStoreAdd(g: NativeProcessGroup, key: string, delta: number): number;
+  distHeartbeats(g: NativeProcessGroup): number[];
+  distHeartbeatError(g: NativeProcessGroup): string | null;
+  distAllreduce(g: NativeProcessGroup, buckets: H[][], op: 'sum' | 'avg' | 'max' | 'min', extra?: number[]): number[];
+  distAllreduceGrads(g: NativeProcessGroup, buckets: H[][], extra?: number[]): number[];
+  distBroadcast(g: NativeProcessGroup, buckets: H[][], root: number): void;
+  distBarrier(g: NativeProcessGroup): void;
+  distClose(g: NativeProcessGroup): void;
 }
 
 // NativeBinding and NATIVE_OPS must name the same entries: an op added to one and not the other
@@ -281,6 +303,9 @@ void opListMatchesInterface;
 export const RAW_NATIVE_OPS: readonly NativeOpName[] = [
   'empty', // uninitialised memory: the creation functions use zeros so no garbage value can leak
   'setInteropThreads', // libtorch accepts it only before any inter-op work starts; no wrapper yet
+  // ProcessGroup keeps rank and world size from its own options; these read them back from the native
+  // group, and distHeartbeatError the heartbeat thread's failure, for debugging (no wrapper calls them).
+  'distRank', 'distWorldSize', 'distHeartbeatError',
 ];
 
 /**

@@ -26,6 +26,8 @@ interface CacheHeader {
   channels: number;
   classes: string[];
   source?: string;
+  /** Each image's source file, when the dataset had them. */
+  files?: string[];
 }
 
 /** `DEEPMETRIC_CACHE`, else `.cache/deepmetric` under the working directory. */
@@ -51,6 +53,7 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
     channels: dataset.channels,
     classes: dataset.classes,
     source,
+    ...(dataset.files ? { files: dataset.files } : {}),
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(padTo4(12 + json.length));
@@ -135,7 +138,8 @@ export async function readDatasetCache(file: string): Promise<ImageDataset> {
 
     const labels = new Int32Array(count);
     for (let i = 0; i < count; i++) labels[i] = labelBytes.readInt32LE(i * 4);
-    return validateDataset({ images, labels, height, width, channels, classes }, file);
+    const files = Array.isArray(header.files) && header.files.length === count ? header.files : undefined;
+    return validateDataset({ images, labels, height, width, channels, classes, ...(files ? { files } : {}) }, file);
   } finally {
     await handle.close();
   }

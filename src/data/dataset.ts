@@ -14,6 +14,8 @@ export interface ImageDataset {
   channels: number;
   /** Class names; label i names classes[i]. */
   classes: string[];
+  /** Where each image came from (a file path or an archive entry), when the source had files. */
+  files?: string[];
 }
 
 /** Bytes of one image. */
@@ -76,6 +78,9 @@ export function validateDataset(dataset: ImageDataset, origin = 'dataset'): Imag
         `(${height}x${width}x${channels} each) but received ${images.length}`,
     );
   }
+  if (dataset.files !== undefined && (!Array.isArray(dataset.files) || dataset.files.length !== labels.length)) {
+    throw new RangeError(`${origin}: Expected one file name per image (${labels.length}) but received ${Array.isArray(dataset.files) ? dataset.files.length : typeof dataset.files}`);
+  }
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
     if (label < 0 || label >= classes.length) {
@@ -112,6 +117,7 @@ export function subsetDataset(
     width: dataset.width,
     channels: dataset.channels,
     classes: relabel ? [...relabel.classes] : [...dataset.classes],
+    ...(dataset.files ? { files: Array.from(indices, (index) => dataset.files![index]) } : {}),
   };
 }
 
@@ -139,5 +145,6 @@ export function concatDatasets(parts: ImageDataset[]): ImageDataset {
     imageOffset += part.images.length;
     labelOffset += part.labels.length;
   }
-  return { images, labels, height: first.height, width: first.width, channels: first.channels, classes: [...first.classes] };
+  const files = parts.every((p) => p.files) ? parts.flatMap((p) => p.files!) : undefined;
+  return { images, labels, height: first.height, width: first.width, channels: first.channels, classes: [...first.classes], ...(files ? { files } : {}) };
 }

@@ -42,7 +42,7 @@ export interface MobileNetV2Config {
   bnMomentum?: number;
 }
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   readonly useResidual: boolean;
   readonly body: Sequential;
 
