@@ -48,7 +48,8 @@ const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export function checkMetric(metric: unknown, what = 'metric'): KnnMetric {
   if (!KNN_METRICS.includes(metric as KnnMetric)) {
-    throw new TypeError(`Expected 'cosine' or 'euclidean' for ${what} but received ${describe(metric)}`);
+    const ErrorClass = typeof metric === 'string' ? RangeError : TypeError;
+    throw new ErrorClass(`Expected 'cosine' or 'euclidean' for ${what} but received ${describe(metric)}`);
   }
   return metric as KnnMetric;
 }
@@ -84,14 +85,14 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
   checkEmbeddings(references, 'references');
   const [nq, d] = queries.shape;
   const [nr, dr] = references.shape;
-  if (d !== dr) throw new TypeError(`Expected references with ${d} features (as queries [${nq},${d}]) but received [${nr},${dr}]`);
+  if (d !== dr) throw new RangeError(`Expected references with ${d} features (as queries [${nq},${d}]) but received [${nr},${dr}]`);
   const distance = knnDistance(opts.metric ?? 'cosine');
   // ‖q − r‖² = ‖q‖² + (‖r‖² − 2 q·r): euclidean distances are ranked by the bracket, and only the
   // k survivors get ‖q‖² added (and a square root). Other distances rank their own values.
   const euclidean = distance instanceof EuclideanDistance ? distance : null;
   const excludeSelf = opts.excludeSelf ?? false;
   if (excludeSelf && nq !== nr) {
-    throw new TypeError(`Expected queries and references of the same size with excludeSelf but received ${nq} and ${nr} rows`);
+    throw new RangeError(`Expected queries and references of the same size with excludeSelf but received ${nq} and ${nr} rows`);
   }
   const available = nr - (excludeSelf ? 1 : 0);
   const k = checkInt(opts.k, `k (at most ${available} reference rows${excludeSelf ? ' besides the query itself' : ''})`, 1, Math.max(available, 0));

@@ -50,17 +50,18 @@ export const HEAD_NAMES: readonly string[] = Object.freeze(Object.keys(REGISTRY)
 export function createHead(name: string, cfg: BaseHeadConfig & Record<string, unknown>): Head {
   const entry = Object.hasOwn(REGISTRY, name) ? REGISTRY[name] : undefined;
   if (entry === undefined) {
-    throw new TypeError(`Expected a head name, one of ${HEAD_NAMES.map((n) => `'${n}'`).join(', ')}, but received ${describe(name)}`);
+    const ErrorClass = typeof name === 'string' ? RangeError : TypeError;
+    throw new ErrorClass(`Expected a head name, one of ${HEAD_NAMES.map((n) => `'${n}'`).join(', ')}, but received ${describe(name)}`);
   }
   if (typeof cfg !== 'object' || cfg === null) throw new TypeError(`Expected a config object for head '${name}' but received ${describe(cfg)}`);
   if ('name' in cfg && cfg.name !== name) {
-    throw new TypeError(`Expected config.name to be '${name}' (or absent) but received ${describe(cfg.name)}`);
+    throw new RangeError(`Expected config.name to be '${name}' (or absent) but received ${describe(cfg.name)}`);
   }
   const allowed = new Set(['name', 'embeddingDim', 'numClasses', ...entry.options]);
   const unknown = Object.keys(cfg).filter((k) => !allowed.has(k));
   if (unknown.length > 0) {
     const valid = ['embeddingDim', 'numClasses', ...entry.options].join(', ');
-    throw new TypeError(`Expected options of head '${name}' among ${valid} but received ${unknown.map((k) => `'${k}'`).join(', ')}`);
+    throw new RangeError(`Expected options of head '${name}' among ${valid} but received ${unknown.map((k) => `'${k}'`).join(', ')}`);
   }
   return entry.create(cfg as HeadConfig & Record<string, unknown>);
 }
