@@ -13,6 +13,8 @@ export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors 
 export * as nn from './nn/index.js';
 export { Module, type StateDict } from './nn/module.js';
 export * as models from './models/index.js';
+export * as weights from './weights/index.js';
+export { loadWeights, type LoadWeightsOptions, type LoadedWeights } from './weights/index.js';
 export * as data from './data/index.js';
 export * as losses from './losses/index.js';
 export { createHead, Head, type HeadConfig } from './losses/index.js';

@@ -29,7 +29,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
@@ -244,6 +244,9 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
+  // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
+  const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
+  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   // The detector of the best row so far (by AUROC); written once every row is known.
@@ -262,6 +265,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
     for (const name of heads) {
       const { model, head } = buildModel(o, name, trainSet.classes.length);
       try {
+        await loadPretrainedWeights(o, model);
         const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
         if (r.interrupted) {
           process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
@@ -270,7 +274,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
         }
         headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
         const evaluation = evaluateHead(model, head, { fit: fitSet, testNormal, testAnomaly, reference: refSample }, {
-          scorers: scores.map((s) => ({ name: s, options: s === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
+          scorers: fittedScores.map((s) => ({ name: s, options: s === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
           normalization: config.normalization, device,
         });
         for (const s of evaluation.skipped) process.stderr.write(`anomaly: skipping '${s.score}' for '${name}', which has no class logits\n`);

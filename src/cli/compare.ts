@@ -9,7 +9,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
@@ -78,6 +78,7 @@ async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParall
   for (const name of heads) {
     const { model, head } = buildModel(o, name, data.train.classes.length);
     try {
+      await loadPretrainedWeights(o, model);
       const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), distributed: dp });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       if (r.interrupted) {

@@ -2,10 +2,12 @@
 import { MobileNetV2 } from './mobilenet-v2.js';
 import { ResNet18Cifar } from './resnet-cifar.js';
 import { SmallConvNet } from './small-convnet.js';
+import { TorchvisionMobileNetV2 } from './torchvision-mobilenet-v2.js';
+import { TorchvisionResNet } from './torchvision-resnet.js';
 import { EmbeddingNet, type Backbone } from './embedding-net.js';
 
 export interface BackboneSpec {
-  /** 'mobilenetv2' (Keras-faithful), 'mobilenetv2-cifar', 'resnet18-cifar' or 'convnet'. */
+  /** 'mobilenetv2' (Keras-faithful), 'mobilenetv2-cifar', 'resnet18-cifar', 'convnet', or torchvision's 'torchvision-mobilenet_v2', 'torchvision-resnet18', 'torchvision-resnet50'. */
   name: string;
   /** MobileNetV2 width multiplier (default 0.5, the seed's). */
   alpha?: number;
@@ -21,6 +23,10 @@ const BUILDERS: Record<string, (s: BackboneSpec) => Backbone> = {
   'mobilenetv2-cifar': (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, variant: 'cifar', bnMomentum: s.bnMomentum }),
   'resnet18-cifar': () => new ResNet18Cifar(),
   convnet: () => new SmallConvNet(),
+  // torchvision's ImageNet architectures, named as their state_dicts so its published weights load (--weights).
+  'torchvision-mobilenet_v2': () => new TorchvisionMobileNetV2(),
+  'torchvision-resnet18': () => new TorchvisionResNet({ depth: 18 }),
+  'torchvision-resnet50': () => new TorchvisionResNet({ depth: 50 }),
 };
 
 export const BACKBONES = Object.keys(BUILDERS);

@@ -22,6 +22,7 @@ import { TrainingDivergedError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { ShuffledBatchSampler } from '../data/batch-sampler.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
+import { backboneHasOwnGroup, createBackboneGroupsOptimizer, setTrainingMode, untrainedRun } from './pretrained-training.js';
 
 export interface OptimizerConfig {
   name: 'adam' | 'adamw' | 'sgd';
@@ -45,6 +46,12 @@ export interface TrainConfig {
   device?: Device;
   /** Drop the last incomplete batch (keeps BatchNorm statistics sane). Default true. */
   dropLast?: boolean;
+  /** Pretrained weights file loaded into the backbone before training (recorded; see src/weights). */
+  weights?: string | null;
+  /** Backbone parameters out of the optimizer, its BatchNorm in eval mode: only projection and head train. */
+  freezeBackbone?: boolean;
+  /** The backbone's learning rate = lr × this (default 1). */
+  backboneLrMult?: number;
 }
 
 export interface EpochRecord {
@@ -124,6 +131,7 @@ export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, 
 
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, head, config: c } = run;
+  if (c.epochs === 0) return untrainedRun(run);
   const dp = run.distributed ?? null; // distributed: null in a single-process run
   const log = dp && !dp.isRoot ? () => {} : run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const label = run.label ?? head.name;
@@ -136,7 +144,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   manualSeed(c.seed);
   model.toChannelsLast();
   const params = [...model.parameters(), ...head.parameters()];
-  const opt = createOptimizer(params, c.optimizer);
+  const opt = backboneHasOwnGroup(c) ? createBackboneGroupsOptimizer(model, head, c) : createOptimizer(params, c.optimizer);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
@@ -181,8 +189,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const bar = new ProgressBar({ total: perEpoch * c.batchSize, label: `${label} epoch ${epoch + 1}/${c.epochs}`, unit: 'img',
         stream: dp && !dp.isRoot ? { write: () => true } : run.progressStream });
       bar.update(p.stepInEpoch * c.batchSize);
-      model.train();
-      head.train();
+      setTrainingMode(model, head, c);
       let t0 = performance.now();
       let index = 0;
       for await (const batch of loader.epoch(epoch)) {
