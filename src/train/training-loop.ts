@@ -10,14 +10,9 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ProgressBar, type ProgressStream } from '../util/progress.js';
 import { nonFiniteTensor } from './finite-check.js';
+import { TrainingDivergedError } from '../errors.js';
 
-/** Thrown when the loss or the weights stop being finite; the last good checkpoint is kept. */
-export class TrainingDivergedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainingDivergedError';
-  }
-}
+export { TrainingDivergedError };
 
 /** How far an epoch has come: stored in checkpoints written mid-epoch so a resumed run continues exactly. */
 export interface EpochProgress {
