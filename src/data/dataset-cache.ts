@@ -141,7 +141,7 @@ export async function folderIdentity(root: string): Promise<string> {
     }
     // Stats of one folder in parallel: a folder of 5,000 images costs a few milliseconds.
     const stats = await Promise.all(files.map((name) => stat(join(folder, name)).catch(() => undefined)));
-    files.forEach((name, i) => hash.update(`${rel}${name}\0${stats[i]?.size ?? -1}\0${stats[i]?.mtimeMs ?? -1}\n`));
+    for (const [i, name] of files.entries()) hash.update(`${rel}${name}\0${stats[i]?.size ?? -1}\0${stats[i]?.mtimeMs ?? -1}\n`);
   };
   await walk(root, '');
   return hash.digest('hex').slice(0, 32);

@@ -202,7 +202,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         afterBackward: dp ? (ctx) => ({ stop: dp.averageGradients(params, ctx.step, [ctx.stopRequested ? 1 : 0])[0] > 0 }) : undefined,
         // distributed: epoch sums over ranks
         gatherProgress: dp ? (p) => { [p.lossSum, p.sums.correct, p.seen] = dp.sum([p.lossSum, p.sums.correct ?? 0, p.seen]); } : undefined,
-        batchImages: dp ? (batch, ctx) => dp.globalBatchSize(ctx.step) : undefined,
+        batchImages: dp ? (_batch, ctx) => dp.globalBatchSize(ctx.step) : undefined,
         progressFields: head.classifies ? (p) => ({ acc: (p.sums.correct ?? 0) / p.seen }) : undefined,
         async endOfEpoch(epoch, p) {
           // distributed: rank 0 validates and writes; the others follow its early-stop decision

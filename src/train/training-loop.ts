@@ -65,6 +65,7 @@ export interface TrainingHooks<B> {
    * `stopRequested` is this process's stop request; returning { stop } replaces it with a decision
    * every rank shares (with agreedStop, data-parallel ranks stop at the same step).
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most hooks return nothing
   afterBackward?(ctx: StepContext & { stopRequested: boolean }): void | { stop: boolean };
   /** Combines this process's epoch sums with the other ranks' (in place), before they are used or saved. */
   gatherProgress?(p: EpochProgress): void;
@@ -76,6 +77,7 @@ export interface TrainingHooks<B> {
    * After the last batch of an epoch (weights already checked finite): validation, history, best
    * model, logging. Return { stop: true } to stop early.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most hooks return nothing
   endOfEpoch?(epoch: number, p: EpochProgress): EpochDecision | void | Promise<EpochDecision | void>;
   /**
    * Writes the checkpoint: after every epoch (epochsDone = epoch + 1, no partial) and when the loop

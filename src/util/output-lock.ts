@@ -1,7 +1,7 @@
 // One writer per output folder. Two runs writing the same folder would interleave their files
 // (last writer wins, file by file); a lock file holding the writer's pid refuses the second one,
 // and a lock left by a run that no longer exists (killed, crashed) is recognised and replaced.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,7 +27,7 @@ export class OutputFolderLockedError extends Error {
  * a path that is a file, or that cannot be created, is a clear error before any work starts.
  */
 export function prepareOutputFolder(folder: string, what = 'output folder'): void {
-  let info;
+  let info: Stats | undefined;
   try {
     info = statSync(folder);
   } catch {
