@@ -16,3 +16,4 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as losses from './losses/index.js';
 export { createHead, Head, type HeadConfig } from './losses/index.js';
+export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';
