@@ -85,7 +85,8 @@ export class DatasetCacheWriter {
     for (const name of ['height', 'width', 'channels'] as const) checkInteger(name, header[name], 1);
     await mkdir(dirname(file), { recursive: true });
     const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const handle = await open(temporary, 'w');
+    // Read back at the end for the checksum, hence 'w+'.
+    const handle = await open(temporary, 'w+');
     const prefix = encodeCacheHeader(header);
     await handle.write(prefix, 0, prefix.length, 0);
     return new DatasetCacheWriter(file, temporary, handle, header, prefix.length + header.count * 4);
