@@ -4,7 +4,8 @@
 // scored. Optionally the convolutional autoencoder baseline is scored by reconstruction error.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCifar10 } from '../data/cifar10.js';
+import { materializeDataset } from '../data/file-image-dataset.js';
+import type { NormalizationName } from '../data/normalization.js';
 import { anomalySplit, stratifiedSubset, type AnomalySplit, type ClassRef } from '../data/splits.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
 import { createScorer, SCORER_NAMES } from '../eval/scorers/registry.js';
@@ -35,6 +36,7 @@ import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
+import { loadCommandData } from './data-options.js';
 import { runInfo, type RunInfo } from './run-info.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
@@ -205,8 +207,8 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
 
   const source = o.data as string | undefined;
   const seed = o.seed as number;
-  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
-  const split = splitForAnomaly(fullTrain, fullTest, o);
+  const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const split = splitForAnomaly(materializeDataset(data.train), materializeDataset(data.test), o);
   const trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
   if (trainSet.classes.length < 2) {
     throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'); add --reference classes`);
@@ -219,7 +221,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const refSample = refCount > 0 ? stratifiedSubset(split.testReference, { size: refCount, seed: seed + 2 }) : null;
   const { testNormal, testAnomaly } = split;
   checkScorersFit(scores, scoreOptions, fitSet);
-  const config = trainConfig(o);
+  const config = trainConfig(o, data);
   process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
@@ -228,9 +230,9 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const headRuns: AnomalyHeadRun[] = [];
   let interrupted = false;
   for (const name of heads) {
-    const { model, head } = buildModel(o, name, trainSet.classes.length);
+    const { model, head } = buildModel(o, name, trainSet.classes.length, data.input);
     try {
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input) });
       if (r.interrupted) {
         process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
         interrupted = true;
@@ -268,7 +270,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const results: AnomalyResults = {
     schema: 'deepmetric/anomaly-results/1',
     ...runInfo(['anomaly', ...argv]),
-    dataset: { source: source ? resolve(source) : 'default', classes: fullTrain.classes },
+    dataset: { source: source ? resolve(source) : 'default', classes: data.classNames },
     protocol: {
       normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
       n_train: trainSet.labels.length, n_fit: fitSet.labels.length, n_val: val.labels.length,

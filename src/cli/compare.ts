@@ -51,14 +51,14 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
   const out = resolve(o.out as string);
   mkdirSync(out, { recursive: true });
   const data = await loadExperimentData(o);
-  const config = trainConfig(o);
+  const config = trainConfig(o, data.dataset);
   process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];
   for (const name of heads) {
-    const { model, head } = buildModel(o, name, data.train.classes.length);
+    const { model, head } = buildModel(o, name, data.train.classes.length, data.dataset.input);
     try {
-      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.dataset.input) });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       if (r.interrupted) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);

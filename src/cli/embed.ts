@@ -10,17 +10,17 @@ import { saveNpy } from '../serialize/npy.js';
 import { type CommandSpec, parseOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
 import { loadSplit } from './split-data.js';
+import { DATA_OPTIONS } from './data-options.js';
 
 export const embedSpec: CommandSpec = {
   name: 'embed',
   summary: 'Write the embeddings and labels of a dataset split to a file',
   options: {
     checkpoint: { type: 'string', description: 'A checkpoint written by train/compare (required)' },
-    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: 'Which split to embed' },
+    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: "Which split to embed ('test' = the held-out images: test/, t10k, or the --val-fraction split)" },
     max: { type: 'number', integer: true, min: 1, description: 'Embed a stratified subset of N images' },
     out: { type: 'string', default: 'embeddings.safetensors', description: "Output file: .safetensors (tensors 'embeddings' and 'labels', class names in metadata) or .npy (then <name>.labels.npy too)" },
-    data: TRAINING_OPTIONS.data,
-    'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    ...DATA_OPTIONS,
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
   },
@@ -35,7 +35,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   applyRuntime({ ...o, device: 'cpu' });
   const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
-    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined, trained.config.input);
     tidy(() => {
       const embeddings = embedDataset(trained.model, data, { norm: trained.config.normalization });
       const labels = tensor(data.labels);

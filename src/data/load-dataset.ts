@@ -59,6 +59,17 @@ export interface LoadDatasetOptions {
   memoryLimitBytes?: number;
 }
 
+/** What a model trained on a dataset expects of its images, and how its validation split was drawn. */
+export interface DatasetInput {
+  height: number;
+  width: number;
+  channels: number;
+  /** The resize applied at decode; null when images kept their size. */
+  resize: ResizeOptions | null;
+  /** Set when validation was carved out of the training images: the fraction and seed that reproduce it. */
+  validation?: { fraction: number; seed: number };
+}
+
 export interface LoadedDataset {
   train: AnyImageDataset;
   /** The held-out split: the source's test/ (or val/, t10k) images, else the validation fraction. */
@@ -73,8 +84,8 @@ export interface LoadedDataset {
   testClassNames: string[];
   /** Input scaling for models trained on this data (record it with the model). */
   normalization: DatasetNormalization;
-  /** The decoded image shape and how images were resized. */
-  input: { height: number; width: number; channels: number; resize: ResizeOptions | null };
+  /** The decoded image shape, how images were resized and how validation was split off: store it with a model. */
+  input: DatasetInput;
   source: { kind: SourceKind; path: string; layout: 'split' | 'single' };
 }
 
@@ -207,7 +218,10 @@ export async function loadDataset(options: LoadDatasetOptions = {}): Promise<Loa
     trainClassNames: presentClasses(train),
     testClassNames: presentClasses(test),
     normalization: chooseNormalization(normalize, train, source.kind === 'cifar10' || train.classes.join() === CIFAR10_CLASSES.join()),
-    input: { height: train.height, width: train.width, channels: train.channels, resize: resize ?? null },
+    input: {
+      height: train.height, width: train.width, channels: train.channels, resize: resize ?? null,
+      ...(heldOut === 'validation' ? { validation: { fraction: valFraction, seed } } : {}),
+    },
     source: { kind: source.kind, path: source.path, layout },
   };
 }

@@ -14,13 +14,15 @@ export interface BackboneSpec {
   projectionDim?: number;
   /** MobileNetV2's BatchNorm momentum (PyTorch convention; default Keras's, 0.001). */
   bnMomentum?: number;
+  /** Input channels: 3 (default) for RGB, 1 for grayscale datasets. */
+  inChannels?: number;
 }
 
 const BUILDERS: Record<string, (s: BackboneSpec) => Backbone> = {
-  mobilenetv2: (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, bnMomentum: s.bnMomentum }),
-  'mobilenetv2-cifar': (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, variant: 'cifar', bnMomentum: s.bnMomentum }),
-  'resnet18-cifar': () => new ResNet18Cifar(),
-  convnet: () => new SmallConvNet(),
+  mobilenetv2: (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, bnMomentum: s.bnMomentum, inChannels: s.inChannels }),
+  'mobilenetv2-cifar': (s) => new MobileNetV2({ alpha: s.alpha ?? 0.5, inputSize: s.inputSize ?? 32, variant: 'cifar', bnMomentum: s.bnMomentum, inChannels: s.inChannels }),
+  'resnet18-cifar': (s) => new ResNet18Cifar({ inChannels: s.inChannels }),
+  convnet: (s) => new SmallConvNet({ inChannels: s.inChannels }),
 };
 
 export const BACKBONES = Object.keys(BUILDERS);

@@ -11,7 +11,8 @@ import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/sch
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { DatasetInput } from '../data/load-dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
@@ -37,6 +38,8 @@ export interface TrainConfig {
   seed: number;
   augment?: AugmentOptions | null;
   normalization: InputNormalization;
+  /** The images the model takes (size, channels, resize) and how validation was split off; eval and embed reuse it. */
+  input?: DatasetInput;
   /** Stop when validation accuracy has not improved by minDelta for patience epochs. */
   earlyStopping?: { patience: number; minDelta?: number } | null;
   device?: Device;
@@ -68,8 +71,9 @@ export interface TrainResult {
 export interface TrainRun {
   model: EmbeddingNet;
   head: Head;
-  train: ImageDataset;
-  val: ImageDataset;
+  /** In memory, or file-backed (read batch by batch from a dataset cache). */
+  train: AnyImageDataset;
+  val: AnyImageDataset;
   config: TrainConfig;
   /** Checkpoints go here: last.ckpt (every epoch, and on interrupt) and best.ckpt. */
   dir: string;
