@@ -20,6 +20,8 @@ import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { ChanceWatch, backboneBnMomentum } from './chance-warning.js';
+import { PreciseBatchNorm } from './precise-bn.js';
 
 export interface OptimizerConfig {
   name: 'adam' | 'adamw' | 'sgd';
@@ -38,6 +40,11 @@ export interface TrainConfig {
   seed: number;
   augment?: AugmentOptions | null;
   normalization: InputNormalization;
+  /**
+   * Before each validation, recompute BatchNorm statistics as the plain average over this many
+   * training images (precise BN, src/train/precise-bn.ts); 0 or absent keeps the moving averages.
+   */
+  preciseBn?: number;
   /** The images the model takes (size, channels, resize) and how validation was split off; eval and embed reuse it. */
   input?: DatasetInput;
   /** Stop when validation accuracy has not improved by minDelta for patience epochs. */
@@ -163,6 +170,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   };
   process.once('SIGINT', onSigint);
   let steps = 0;
+  const preciseBn = new PreciseBatchNorm(run.train, c.preciseBn, c.seed);
+  const chanceWatch = new ChanceWatch({ label, log, valLabels: run.val.labels, classCount: run.train.classes.length, bnMomentum: backboneBnMomentum(run.modelSpec), preciseBn: c.preciseBn });
   try {
     for (let epoch = startEpoch; epoch < c.epochs && !extra.stoppedEarly; epoch++) {
       const p: Progress = extra.partial ?? { stepInEpoch: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
@@ -210,6 +219,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       p.seconds += (performance.now() - t0) / 1000;
       bar.finish();
       t0 = performance.now();
+      preciseBn.apply(model, { norm: c.normalization, device, batchSize: c.batchSize });
       const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -240,6 +250,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
         ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
         ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      chanceWatch.afterEpoch(record, p.seen);
     }
     return summary(history, extra, false);
   } finally {
