@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -105,6 +105,18 @@ describe('loadDataset: image folders and archives', () => {
       assertSameDataset(data.train, folderData.train);
       assertSameDataset(data.test, folderData.test);
     }
+  });
+
+  it('names a damaged zip archive', async () => {
+    const zip = join(dir, 'fruit.zip');
+    const bad = join(dir, 'fruit-bad.zip');
+    const bytes = readFileSync(zip);
+    writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(loadDataset({ source: bad, cacheDir, cache: false }), (error: Error) => {
+      assert.ok(error instanceof DataFileError);
+      assert.match(error.message, /fruit-bad\.zip: (cannot read|corrupt) zip archive/);
+      return true;
+    });
   });
 
   it('caches decoded images and can stream them from the cache file with identical pixels', async () => {
