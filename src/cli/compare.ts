@@ -23,7 +23,7 @@ export const compareSpec: CommandSpec = {
   examples: [
     'deepmetric compare --epochs 3 --max-train 10000',
     'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
-    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000   # the seed\'s full budget',
+    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000 --bn-momentum 0.001 --precise-bn 0   # the seed\'s full budget, Keras\'s BatchNorm',
   ],
 };
 

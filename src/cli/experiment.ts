@@ -21,7 +21,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   ...DATA_OPTIONS,
   backbone: { type: 'string', default: 'mobilenetv2', choices: BACKBONES, description: 'Backbone network' },
   alpha: { type: 'number', default: 0.5, description: 'MobileNetV2 width multiplier' },
-  'bn-momentum': { type: 'number', default: 0.01, description: "MobileNetV2 BatchNorm momentum in PyTorch's convention (running = (1−m)·running + m·batch): 0.01 (= Keras momentum 0.99) settles within an epoch; 0.001 is Keras's exact 0.999, for the 1000-epoch reproduction (it validates at chance for ≈ 20 epochs)" },
+  'bn-momentum': { type: 'number', default: 0.01, description: "MobileNetV2 BatchNorm momentum in PyTorch's convention (running = (1−m)·running + m·batch): 0.01 = Keras momentum 0.99; 0.001 is Keras's exact 0.999 (with --precise-bn 0 for the 1000-epoch reproduction; its moving averages need ≈ 20 CIFAR-10 epochs)" },
   'precise-bn': { type: 'number', integer: true, min: 0, default: 2048, description: "Before each validation, recompute BatchNorm statistics as the average over N training images (precise BN; changes evaluation only, never training). 0 keeps the moving averages, as Keras does" },
   'projection-dim': { type: 'number', integer: true, min: 1, description: 'Add a linear projection to this embedding size' },
   epochs: { type: 'number', integer: true, min: 1, default: 10, description: 'Training epochs' },
