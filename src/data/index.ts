@@ -26,3 +26,4 @@ export * from './resize-dataset.js';
 export * from './normalization.js';
 export * from './dataset-source.js';
 export * from './load-dataset.js';
+export * from './layout-decoder.js';

@@ -5,7 +5,7 @@
 // decode settings, and returned in memory or, for datasets too large for it, as file-backed
 // datasets read batch by batch.
 
-import { readFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkNumber, checkOneOf } from './checks.js';
@@ -13,16 +13,15 @@ import { loadCifar10, resolveCifar10Source } from './cifar10.js';
 import { DataFileError } from './data-error.js';
 import { cacheKey, defaultCacheDir, readDatasetCache, writeDatasetCache } from './dataset-cache.js';
 import type { ImageDataset } from './dataset.js';
-import { describeDatasetSource, imageLayoutOf, readClassNames, type DatasetSource, type ImageEntry, type SourceKind } from './dataset-source.js';
+import { describeDatasetSource, imageLayoutOf, readClassNames, type DatasetSource, type SourceKind } from './dataset-source.js';
 import type { AnyImageDataset } from './file-image-dataset.js';
-import { ImageCollector } from './image-collector.js';
+import { decodeLayout } from './layout-decoder.js';
 import type { DecodeOptions, ResizeOptions } from './image-decode.js';
 import { loadMnist } from './mnist-idx.js';
 import { chooseNormalization, NORMALIZATIONS, type DatasetNormalization, type NormalizationName } from './normalization.js';
 import { resizeDataset } from './resize-dataset.js';
 import { trainValidationSplit } from './splits.js';
 import { openDatasetCache } from './streamed-cache.js';
-import { readArchiveFile } from './archive-reader.js';
 import { CIFAR10_CLASSES } from './cifar10-constants.js';
 
 /** Bumped when decoding changes, so caches from older code are not reused. */
@@ -145,28 +144,8 @@ async function decodeSource(source: DatasetSource, decode: DecodeOptions, cacheD
     return { parts, layout: test ? 'split' : 'single' };
   }
   const layout = await imageLayoutOf(source);
-  const collector = new ImageCollector(decode);
-  const keys = layout.kind === 'split' ? ['train', 'test'] : [''];
-  if (source.kind === 'image-folder') {
-    for (const entry of layout.entries) {
-      const file = join(source.path, entry.path);
-      await collector.add(entry.split, entry.className, file, () => readFile(file));
-    }
-  } else {
-    const wanted = new Map<string, ImageEntry>(layout.entries.map((e) => [e.path, e]));
-    for await (const entry of readArchiveFile(source.path)) {
-      const image = entry.type === 'file' ? wanted.get(entry.path) : undefined;
-      if (image) await collector.add(image.split, image.className, `${source.path}:${entry.path}`, entry.data);
-    }
-  }
-  const decoded = await collector.finish(keys);
-  const parts = new Map<string, ImageDataset>();
-  for (const key of keys) {
-    const dataset = decoded.get(key);
-    if (!dataset) throw new DataFileError(source.path, `no ${key || 'class'} images could be read`);
-    parts.set(key === '' ? 'train' : key, dataset);
-  }
-  return { parts, layout: layout.kind };
+  const { datasets } = await decodeLayout(source, layout, decode);
+  return { parts: datasets, layout: layout.kind };
 }
 
 /** Loads, caches, resizes and splits a dataset; see LoadDatasetOptions for every default. */
@@ -234,14 +213,16 @@ interface CacheChoice {
 
 /** The decoded parts from their cache files when valid, else decoded (and cached). */
 async function cachedParts(source: DatasetSource, decode: DecodeOptions, cacheDir: string, choice: CacheChoice): Promise<{ parts: Map<string, AnyImageDataset>; layout: 'split' | 'single' }> {
+  if (!choice.useCache) return decodeSource(source, decode, cacheDir);
   const key = cacheKey(['dataset', CACHE_FORMAT, source.kind, ...source.identity, decode.resize?.width, decode.resize?.height, decode.resize?.fit, decode.channels]);
   const file = (part: string) => join(cacheDir, `dataset-${key}-${part}.dmcache`);
-  if (choice.useCache) {
-    // A split layout is cached as train + test, a single tree as train only (split on load).
+  const streamFor = (bytes: number) => choice.stream === true || (choice.stream === 'auto' && bytes > choice.memoryLimit);
+  // A split layout is cached as train + test, a single tree as train only (split on load).
+  const readCached = async (): Promise<{ parts: Map<string, AnyImageDataset>; layout: 'split' | 'single' } | undefined> => {
     for (const [layout, names] of [['split', ['train', 'test']], ['single', ['train']]] as const) {
       const sizes = await Promise.all(names.map((name) => fileSize(file(name))));
       if (sizes.some((s) => s === undefined) || (layout === 'single' && (await fileSize(file('test'))) !== undefined)) continue;
-      const streamIt = choice.stream === true || (choice.stream === 'auto' && sizes.reduce((a, b) => a! + b!, 0)! > choice.memoryLimit);
+      const streamIt = streamFor(sizes.reduce((a, b) => a! + b!, 0)!);
       try {
         const parts = new Map<string, AnyImageDataset>();
         for (const name of names) parts.set(name, streamIt ? await openDatasetCache(file(name)) : await readDatasetCache(file(name)));
@@ -251,20 +232,29 @@ async function cachedParts(source: DatasetSource, decode: DecodeOptions, cacheDi
         for (const name of names) await rm(file(name), { force: true });
       }
     }
+    return undefined;
+  };
+  const cached = await readCached();
+  if (cached) return cached;
+  if (source.kind === 'image-folder' || source.kind === 'image-archive') {
+    // Decoded straight into the cache files (only the decodes in flight are in memory), then read back.
+    const layout = await imageLayoutOf(source);
+    const names = layout.kind === 'split' ? (['train', 'test'] as const) : (['train'] as const);
+    await decodeLayout(source, layout, decode, Object.fromEntries(names.map((name) => [name, file(name)])));
+    const written = await readCached();
+    if (!written) throw new DataFileError(file(names[0]), 'dataset cache missing right after it was written');
+    return written;
   }
   const decoded = await decodeSource(source, decode, cacheDir);
   const parts = new Map<string, AnyImageDataset>(decoded.parts);
-  if (choice.useCache) {
-    let bytes = 0;
-    for (const [name, dataset] of decoded.parts) {
-      await writeDatasetCache(file(name), dataset, source.path);
-      bytes += dataset.images.length;
-    }
-    // Once written, a large dataset is read back from disk so its decoded copy can be freed.
-    if (choice.stream === true || (choice.stream === 'auto' && bytes > choice.memoryLimit)) {
-      for (const name of decoded.parts.keys()) parts.set(name, await openDatasetCache(file(name), { verify: false }));
-    }
+  let bytes = 0;
+  for (const [name, dataset] of decoded.parts) {
+    await writeDatasetCache(file(name), dataset as ImageDataset, source.path);
+    bytes += (dataset as ImageDataset).images.length;
+  }
+  // Once written, a large dataset is read back from disk so its decoded copy can be freed.
+  if (streamFor(bytes)) {
+    for (const name of decoded.parts.keys()) parts.set(name, await openDatasetCache(file(name), { verify: false }));
   }
   return { parts, layout: decoded.layout };
 }
-

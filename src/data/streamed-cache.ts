@@ -68,6 +68,8 @@ export class DatasetCacheWriter {
   private written = 0;
   private readonly labels: Int32Array;
   private readonly perImage: number;
+  /** Records placed by writeAt, which may arrive in any order. */
+  private placed: Uint8Array | undefined;
 
   private constructor(
     readonly file: string,
@@ -80,7 +82,8 @@ export class DatasetCacheWriter {
     this.perImage = header.height * header.width * header.channels;
   }
 
-  static async create(file: string, header: CacheHeader): Promise<DatasetCacheWriter> {
+  /** With `labels`, images may then be written in any order with writeAt. */
+  static async create(file: string, header: CacheHeader, labels?: Int32Array): Promise<DatasetCacheWriter> {
     checkInteger('count', header.count, 0);
     for (const name of ['height', 'width', 'channels'] as const) checkInteger(name, header[name], 1);
     await mkdir(dirname(file), { recursive: true });
@@ -89,7 +92,13 @@ export class DatasetCacheWriter {
     const handle = await open(temporary, 'w+');
     const prefix = encodeCacheHeader(header);
     await handle.write(prefix, 0, prefix.length, 0);
-    return new DatasetCacheWriter(file, temporary, handle, header, prefix.length + header.count * 4);
+    const writer = new DatasetCacheWriter(file, temporary, handle, header, prefix.length + header.count * 4);
+    if (labels) {
+      if (labels.length !== header.count) throw new RangeError(`Expected ${header.count} labels but received ${labels.length}`);
+      for (const label of labels) checkInteger('label', label, 0, header.classes.length - 1);
+      writer.labels.set(labels);
+    }
+    return writer;
   }
 
   /** Appends images (NHWC bytes) and their labels. */
@@ -111,6 +120,24 @@ export class DatasetCacheWriter {
       done += bytesWritten;
     }
     this.written += n;
+  }
+
+  /**
+   * Writes one image at its final position, for images decoded out of order; `labels` must have
+   * been given to create(). Not to be mixed with append().
+   */
+  async writeAt(index: number, pixels: Uint8Array): Promise<void> {
+    checkInteger('index', index, 0, this.header.count - 1);
+    if (pixels.length !== this.perImage) throw new RangeError(`Expected ${this.perImage} pixel bytes for one image but received ${pixels.length}`);
+    this.placed ??= new Uint8Array(this.header.count);
+    if (this.placed[index]) throw new RangeError(`Image ${index} of ${this.file} was written twice`);
+    this.placed[index] = 1;
+    const position = this.pixelOffset + index * this.perImage;
+    for (let done = 0; done < pixels.length; ) {
+      const { bytesWritten } = await this.handle.write(pixels, done, pixels.length - done, position + done);
+      done += bytesWritten;
+    }
+    this.written++;
   }
 
   /** Writes labels and checksum, syncs and renames into place. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -122,12 +122,25 @@ describe('loadDataset: image folders and archives', () => {
   it('caches decoded images and can stream them from the cache file with identical pixels', async () => {
     const first = await loadDataset({ source: folder, cacheDir: join(dir, 'cache-stream') });
     assert.equal(readdirSync(join(dir, 'cache-stream')).filter((f) => f.endsWith('.dmcache')).length, 2);
+    // Decoded straight into the cache files, or into memory without a cache: the same datasets.
+    const uncached = await loadDataset({ source: folder, cacheDir, cache: false });
+    assertSameDataset(first.train, uncached.train);
+    assertSameDataset(first.test, uncached.test);
     const streamed = await loadDataset({ source: folder, cacheDir: join(dir, 'cache-stream'), stream: true });
     assert.ok(isFileImageDataset(streamed.train) && isFileImageDataset(streamed.test));
     assertSameDataset(streamed.train, first.train);
     assertSameDataset(streamed.test, first.test);
     const auto = await loadDataset({ source: folder, cacheDir: join(dir, 'cache-stream'), memoryLimitBytes: 100 });
     assert.ok(isFileImageDataset(auto.train), 'auto streams above the memory limit');
+  });
+
+  it('names an undecodable image and leaves no cache file behind', async () => {
+    const broken = new Map(files);
+    broken.set('train/pear/9.jpg', Buffer.from('not a jpeg at all'));
+    const root = writeFolder(join(dir, 'broken'), broken);
+    const brokenCache = join(dir, 'cache-broken');
+    await assert.rejects(loadDataset({ source: root, cacheDir: brokenCache }), /broken\/train\/pear\/9\.jpg: cannot decode image/);
+    assert.deepEqual(existsSync(brokenCache) ? readdirSync(brokenCache).filter((f) => f.includes('dmcache')) : [], []);
   });
 
   it('rejects mixed sizes naming two files and --image-size; resizes with --image-size / --resize', async () => {
