@@ -133,9 +133,14 @@ export class DatasetCacheWriter {
     if (this.placed[index]) throw new RangeError(`Image ${index} of ${this.file} was written twice`);
     this.placed[index] = 1;
     const position = this.pixelOffset + index * this.perImage;
-    for (let done = 0; done < pixels.length; ) {
-      const { bytesWritten } = await this.handle.write(pixels, done, pixels.length - done, position + done);
-      done += bytesWritten;
+    try {
+      for (let done = 0; done < pixels.length; ) {
+        const { bytesWritten } = await this.handle.write(pixels, done, pixels.length - done, position + done);
+        done += bytesWritten;
+      }
+    } catch (error) {
+      // The errno (e.g. ENOSPC) stays reachable as error.cause.code.
+      throw new DataFileError(this.file, `cannot write dataset cache (${(error as Error).message})`, { cause: error });
     }
     this.written++;
   }
