@@ -165,9 +165,11 @@ export async function loadDataset(options: LoadDatasetOptions = {}): Promise<Loa
   const decode: DecodeOptions = { resize, channels };
 
   let source = await describeDatasetSource(await resolveCifar10Source({ source: options.source, cacheDir }));
-  // CIFAR-10's default sources (no source, or DEEPMETRIC_CIFAR10) stay CIFAR-10 whatever their form, and keep loadCifar10's caches.
-  const isDefault = options.source === undefined || options.source === process.env.DEEPMETRIC_CIFAR10;
-  if (isDefault && source.kind !== 'cifar10') source = { kind: 'cifar10', path: source.path, identity: source.identity };
+  // With no source at all, the default found (the shared image-folder archive of CIFAR-10, or a
+  // download) is CIFAR-10 whatever its form, and keeps loadCifar10's caches.
+  if (options.source === undefined && !process.env.DEEPMETRIC_CIFAR10 && source.kind === 'image-archive') {
+    source = { kind: 'cifar10', path: source.path, identity: source.identity };
+  }
   let parts: Map<string, AnyImageDataset>;
   let layout: 'split' | 'single';
   const plainCifar = source.kind === 'cifar10' && !resize && channels === 3 && stream !== true;

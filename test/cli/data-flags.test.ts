@@ -82,3 +82,12 @@ test('--image-size, --channels 1, --normalize standard and --val-fraction train,
   dispose(tensors);
   assert.equal(liveTensors(), base);
 });
+
+test('--stream trains from the cache file exactly as from memory', async () => {
+  const flags = ['--data', dataDir, '--cache-dir', cacheDir, '--threads', '1', '--image-size', '12x8', '--backbone', 'convnet', '--heads', 'softmax',
+    '--epochs', '2', '--batch-size', '6', '--lr', '0.003', '--augment'];
+  const memory = await quietly(() => compareCommand([...flags, '--out', join(root, 'memory')]));
+  const streamed = await quietly(() => compareCommand([...flags, '--stream', '--out', join(root, 'streamed')]));
+  const strip = (h: typeof memory.heads[number]['history']) => h.map(({ train_loss, train_acc, val_loss, val_acc }) => ({ train_loss, train_acc, val_loss, val_acc }));
+  assert.deepEqual(strip(streamed.heads[0].history), strip(memory.heads[0].history));
+});
