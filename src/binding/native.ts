@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 export type NativeHandle = { readonly __brand: 'NativeHandle' };
 /** Opaque reference to a native libtorch optimizer. */
 export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
+/** Opaque reference to a c10d store and the process group made on it. */
+export type NativeProcessGroup = { readonly __brand: 'NativeProcessGroup' };
 
 type H = NativeHandle;
 type Num = number | undefined | null;
@@ -222,6 +224,22 @@ export interface NativeBinding {
   buildConfig(): string;
   profilerStart(tracePath: string): void;
   profilerStop(): void;
+  // distributed.cc
+  distSupport(): { gloo: boolean; nccl: boolean; reason: string };
+  distConnect(options: { store: 'tcp' | 'file'; host?: string; port?: number; path?: string; rank: number; worldSize: number; timeoutMs: number }): NativeProcessGroup;
+  distCreateGroup(g: NativeProcessGroup, options: { backend: 'gloo' | 'nccl'; iface?: string; hostname?: string; threads?: number; heartbeatMs?: number }): void;
+  distRank(g: NativeProcessGroup): number;
+  distWorldSize(g: NativeProcessGroup): number;
+  distStoreSet(g: NativeProcessGroup, key: string, value: string): void;
+  distStoreTryGet(g: NativeProcessGroup, key: string): string | null;
+  distStoreAdd(g: NativeProcessGroup, key: string, delta: number): number;
+  distHeartbeats(g: NativeProcessGroup): number[];
+  distHeartbeatError(g: NativeProcessGroup): string | null;
+  distAllreduce(g: NativeProcessGroup, buckets: H[][], op: 'sum' | 'avg' | 'max' | 'min', extra?: number[]): number[];
+  distAllreduceGrads(g: NativeProcessGroup, buckets: H[][], extra?: number[]): number[];
+  distBroadcast(g: NativeProcessGroup, buckets: H[][], root: number): void;
+  distBarrier(g: NativeProcessGroup): void;
+  distClose(g: NativeProcessGroup): void;
 }
 
 function addonPath(): string {

@@ -6,24 +6,20 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { materializeDataset } from '../data/file-image-dataset.js';
 import type { NormalizationName } from '../data/normalization.js';
+import { loadCommandData } from './data-options.js';
 import { anomalySplit, stratifiedSubset, type AnomalySplit, type ClassRef } from '../data/splits.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
-import { createScorer, SCORER_NAMES } from '../eval/scorers/registry.js';
-import { cat } from '../tensor/combine.js';
-import { dispose, keep, tidy } from '../tensor/memory.js';
+import { createScorer, HEAD_SCORER_NAMES, SCORER_NAMES } from '../eval/scorers/registry.js';
+import { tidy } from '../tensor/memory.js';
 import { manualSeed, randn } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { Device } from '../tensor/device.js';
-import type { Head } from '../losses/head.js';
-import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { train } from '../train/trainer.js';
 import type { HeadResult } from './compare.js';
-import { embedDataset, inEvalMode } from '../train/evaluate.js';
-import type { InputNormalization } from '../train/batch-tensors.js';
 import { anomalyMetrics, type AnomalyMetrics } from '../anomaly/anomaly-metrics.js';
-import { maxSoftmaxScore, normalPosteriorScore } from '../anomaly/max-softmax-score.js';
-import { pca } from '../anomaly/pca.js';
+import { evaluateHead } from '../anomaly/evaluate-head.js';
+import { fitDetector, oneClassProblem, ONE_CLASS_METHODS, type FitMethod } from '../anomaly/fit-detector.js';
+import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorValidation } from '../anomaly/anomaly-detector.js';
+import type { Threshold, ThresholdRule } from '../anomaly/threshold.js';
 import { reconstructionErrors, trainAutoencoder, type AutoencoderEpoch } from '../anomaly/train-autoencoder.js';
 import { rocChart } from '../report/roc-chart.js';
 import { histogramChart } from '../report/histogram-chart.js';
@@ -35,13 +31,24 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
-import { loadCommandData } from './data-options.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+// Anomaly quality (issue 14): rotation self-supervision, network scores, fusion, flip TTA, seeds.
+import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, QUALITY_SCORES, auxiliaryRotation, buildOneClassRotation, needsNormalHoldout, parseDepths, parseSeeds, seedsTable, seedsTableRows, summarizeSeeds, type SeedsResults } from './anomaly-quality.js';
+import { checkScoreOptions, computeScores, concatTest, type NetworkScore } from '../anomaly/network-scores.js';
+import { holdOutNormals } from '../anomaly/normal-holdout.js';
+import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
+import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
-const POSTERIOR_SCORES: readonly string[] = ['msp', 'normal-prob'];
-export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...POSTERIOR_SCORES];
+const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
+export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...QUALITY_SCORES];
+
+/** The threshold flags, shared with fit-detector. */
+export const THRESHOLD_OPTIONS = {
+  'threshold-fpr': { type: 'number', description: 'Detector threshold: the fraction of held-out normal validation images allowed to score above it, i.e. the false-positive rate (default 0.05: 95% of normal images fall at or below it)' },
+  'threshold-tpr': { type: 'number', description: 'Detector threshold instead chosen so this fraction of the anomaly test images scores above it (the true-positive rate); needs anomaly images' },
+} as const;
 
 export const anomalySpec: CommandSpec = {
   name: 'anomaly',
@@ -49,22 +56,25 @@ export const anomalySpec: CommandSpec = {
   usage: 'deepmetric anomaly --normal CLASS --anomaly CLASS [options]',
   options: {
     normal: { type: 'list', description: 'Normal class(es), by name or index (required)' },
-    anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required)' },
+    anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required unless some test classes have no training images, e.g. MVTec test/<defect>/: then those)' },
     reference: { type: 'list', description: 'Labelled classes trained on besides the normal ones (default: every class neither normal nor anomaly)' },
-    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to train and score (any from the losses registry)' },
-    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability and 'normal-prob' = 1 − probability of the normal classes" },
+    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: "Heads to train and score (any from the losses registry), 'rotation' (a one-class model trained on the normal images only, rotation prediction its only task, GEOM), or 'none' (e.g. with --baseline autoencoder on one-class data)" },
+    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability, 'normal-prob' = 1 − probability of the normal classes, 'max-logit' = −max logit, 'normal-logit' = −the normal class's logit; 'rotation' = −Σ log p(right rotation) (with --aux rotation or the 'rotation' model); 'mahalanobis-depths' (--depths); 'fusion' of the --fuse scores" },
     'score-options': { type: 'string', description: 'JSON options per score, e.g. {"knn":{"k":10,"metric":"euclidean"},"lof":{"k":30}}' },
     baseline: { type: 'list', choices: ['autoencoder'], description: 'Baselines scored under the same protocol' },
     'ae-normal-only': { type: 'boolean', default: false, description: 'Train the autoencoder on the normal training images only (default: normal + reference, like the heads)' },
     'ae-lr': { type: 'number', default: 1e-3, description: 'Adam learning rate of the autoencoder' },
     'reference-sample': { type: 'number', integer: true, min: 0, default: 1000, description: 'Reference test images shown in the embedding scatter' },
-    out: { type: 'string', default: 'runs/anomaly', description: 'Output folder: anomaly.json, roc/scores/embedding .svg/.png, report.html, checkpoints' },
+    out: { type: 'string', default: 'runs/anomaly', description: `Output folder: anomaly.json, roc/scores/embedding .svg/.png, report.html, checkpoints, and detector${'.dmdet'} (the best row by AUROC, for deepmetric score)` },
+    ...THRESHOLD_OPTIONS,
     ...TRAINING_OPTIONS,
+    ...QUALITY_OPTIONS,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
     'deepmetric anomaly --normal cat --anomaly dog --heads softmax,l2softmax,arcface --score knn,mahalanobis,msp --baseline autoencoder --augment --epochs 30',
     'deepmetric anomaly --normal 3 --anomaly 5 --reference airplane,automobile --score knn --score-options \'{"knn":{"k":1}}\'',
+    'deepmetric anomaly --normal cat --anomaly dog --heads l2softmax,rotation --aux rotation --score knn,normal-logit,rotation,fusion --fuse knn,normal-logit,rotation --tta flip --seeds 0,1,2',
   ],
 };
 
@@ -79,6 +89,11 @@ export interface AnomalyRow {
   n_anomaly: number;
   train_seconds: number;
   best_val_acc: number | null;
+  /** With --seeds: the seed of this row. */
+  seed?: number;
+  /** fusion and mahalanobis-depths: the components and their z-normalisation statistics (held-out normal images). */
+  components?: string[];
+  normalization?: Record<string, { mean: number; std: number; n: number }>;
 }
 
 /** A head's training record: the same fields as compare's. */
@@ -106,6 +121,13 @@ export interface AnomalyResults extends RunInfo {
   results: AnomalyRow[];
   heads: AnomalyHeadRun[];
   autoencoder?: { normal_only: boolean; n_train: number; lr: number; train_seconds: number; history: AutoencoderEpoch[] };
+  /** The detector file written for the best row (by AUROC). */
+  detector?: { path: string; head: string; score: string; threshold: Threshold; validation: DetectorValidation };
+  /** Set when Ctrl-C stopped the run before every head was trained (resume with --resume). */
+  interrupted?: boolean;
+  /** With --seeds: the seeds and, per head × score, mean ± std over them. */
+  seeds?: SeedsResults['seeds'];
+  summary?: SeedsResults['summary'];
 }
 
 /** What the figures need beyond anomaly.json: the scores and projections, kept in memory only. */
@@ -124,11 +146,18 @@ function refsOf(o: ParsedOptions, flag: 'normal' | 'anomaly' | 'reference', clas
   return raw?.map((t) => classRef(t, classes));
 }
 
+/** Classes with test images but no training images (one-class layouts such as MVTec AD's test/<defect>/): the anomalies when none are named. */
+export function testOnlyClasses(trainSet: ImageDataset): string[] {
+  const counts = new Array<number>(trainSet.classes.length).fill(0);
+  for (const l of trainSet.labels) counts[l]++;
+  return trainSet.classes.filter((_, i) => counts[i] === 0);
+}
+
 /** The protocol split, with command-line wording for every mistake the user can make in the roles. */
 export function splitForAnomaly(trainSet: ImageDataset, testSet: ImageDataset, o: ParsedOptions): AnomalySplit {
   const classes = trainSet.classes;
   const label = (ref: ClassRef): number => (typeof ref === 'number' ? ref : classes.indexOf(ref));
-  const roles = { normal: refsOf(o, 'normal', classes), anomaly: refsOf(o, 'anomaly', classes), reference: refsOf(o, 'reference', classes) };
+  const roles = { normal: refsOf(o, 'normal', classes), anomaly: refsOf(o, 'anomaly', classes) ?? testOnlyClasses(trainSet), reference: refsOf(o, 'reference', classes) };
   for (const flag of ['normal', 'anomaly', 'reference'] as const) {
     for (const ref of roles[flag] ?? []) {
       const l = label(ref);
@@ -151,7 +180,7 @@ export function splitForAnomaly(trainSet: ImageDataset, testSet: ImageDataset, o
   }
 }
 
-function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, Record<string, unknown>> {
+export function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, Record<string, unknown>> {
   const raw = o['score-options'] as string | undefined;
   if (!raw) return {};
   let parsed: unknown;
@@ -170,6 +199,14 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
       if (Object.keys(opts).length > 0) throw new UsageError(`Expected no options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
       continue;
     }
+    if (QUALITY_SCORES.includes(name)) {
+      try {
+        checkScoreOptions(name, opts as Record<string, unknown>);
+      } catch (e) {
+        throw new UsageError(`--score-options for '${name}': ${(e as Error).message}`);
+      }
+      continue;
+    }
     try {
       createScorer(name, opts).dispose();
     } catch (e) {
@@ -181,7 +218,7 @@ function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<string, R
 
 /** Fails before any training when a scorer cannot be fitted on this many normal images (e.g. k too large). */
 function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<string, unknown>>, fitSet: ImageDataset): void {
-  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s))) {
+  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s) && !QUALITY_SCORES.includes(s))) {
     const scorer = createScorer(score, scoreOptions[score] ?? {});
     try {
       tidy(() => scorer.fit(randn([fitSet.labels.length, 4]), fitSet.labels));
@@ -195,12 +232,17 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
-  if (!o.anomaly) throw new UsageError('Expected --anomaly CLASS (a class name or index) but received none');
-  const heads = o.heads as string[];
-  checkHeadNames(heads);
+  const seeds = parseSeeds(o);
+  if (seeds) return runSeeds(argv, o, seeds);
+  const heads = (o.heads as string[]).filter((h) => h !== 'none');
+  const classHeads = heads.filter((h) => h !== ONE_CLASS_ROTATION);
+  checkHeadNames(classHeads);
   const scores = [...new Set(o.score as string[])];
   const scoreOptions = parseScoreOptions(o, scores);
+  const depths = parseDepths(o);
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
+  if (heads.length === 0 && !withAutoencoder) throw new UsageError("Expected at least one head in --heads, or --baseline autoencoder with --heads none, but received none");
+  const thresholdRule = thresholdRuleOf(o);
   applyRuntime(o);
   const out = resolve(o.out as string);
   mkdirSync(out, { recursive: true });
@@ -208,10 +250,27 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const source = o.data as string | undefined;
   const seed = o.seed as number;
   const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
-  const split = splitForAnomaly(materializeDataset(data.train), materializeDataset(data.test), o);
-  const trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
-  if (trainSet.classes.length < 2) {
-    throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'); add --reference classes`);
+  const fullTrain = materializeDataset(data.train);
+  const fullTest = materializeDataset(data.test);
+  const split = splitForAnomaly(fullTrain, fullTest, o);
+  if (split.anomalyClasses.length === 0) {
+    throw new UsageError(o.anomaly ? 'Expected --anomaly classes with test images but received none'
+      : 'Expected --anomaly CLASS (a class name or index) but received none (every test class also has training images, so none is an anomaly by default)');
+  }
+  let trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
+  const headProblem = classHeads.length > 0 ? oneClassProblem(classHeads[0], trainSet.classes) : null;
+  if (headProblem) {
+    throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'): ` +
+      `every head learns by telling classes apart. Add --reference classes, or score a method that learns from normal images alone: --heads none --baseline ${ONE_CLASS_METHODS.join(',')}`);
+  }
+  // Held-out normal training images: z-normalisation for fusion / mahalanobis-depths, the one-class model's validation.
+  let valNormal: ImageDataset | null = null;
+  if (needsNormalHoldout(scores, heads)) {
+    try {
+      ({ train: trainSet, validation: valNormal } = holdOutNormals(trainSet, split.normalClassCount, o['holdout-normal'] as number, seed + 3));
+    } catch (e) {
+      throw new UsageError(`--holdout-normal: ${(e as Error).message}`);
+    }
   }
   const isNormal = (label: number): boolean => label < split.normalClassCount;
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => isNormal(trainSet.labels[i])));
@@ -220,135 +279,166 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const refCount = Math.min(o['reference-sample'] as number, split.testReference.labels.length);
   const refSample = refCount > 0 ? stratifiedSubset(split.testReference, { size: refCount, seed: seed + 2 }) : null;
   const { testNormal, testAnomaly } = split;
+  if (testNormal.labels.length === 0) throw new UsageError(`Expected test images of the normal class(es) ${split.normalClasses.join(', ')} to score and to choose the threshold on but received none`);
   checkScorersFit(scores, scoreOptions, fitSet);
   const config = trainConfig(o, data);
+  const device = config.device ?? 'cpu';
   process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
+    (valNormal ? ` ${valNormal.labels.length} normal held out,` : '') +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
+  // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
+  const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
+  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
-  let interrupted = false;
-  for (const name of heads) {
-    const { model, head } = buildModel(o, name, trainSet.classes.length, data.input);
-    try {
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input) });
-      if (r.interrupted) {
-        process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
-        interrupted = true;
-        break;
-      }
-      headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
-      scoreHead({ name, model, head, trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, { fitSet, testNormal, testAnomaly, refSample, normalClassCount: split.normalClassCount },
-        { scores, scoreOptions, norm: config.normalization, device: config.device ?? 'cpu' }, figures);
-    } finally {
-      model.dispose();
-      head.dispose();
-    }
-  }
-
-  let autoencoder: AnomalyResults['autoencoder'];
-  if (withAutoencoder && !interrupted) {
-    const normalOnly = o['ae-normal-only'] as boolean;
-    const aeTrain = normalOnly ? fitSet : trainSet;
-    const device = config.device ?? 'cpu';
-    manualSeed(seed);
-    const ae = new ConvAutoencoder({ inChannels: trainSet.channels });
-    try {
-      if (device !== 'cpu') ae.to(device);
-      const dir = join(out, 'checkpoints', 'autoencoder');
-      const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean });
-      const normal = reconstructionErrors(ae, testNormal, { device });
-      const anomaly = reconstructionErrors(ae, testAnomaly, { device });
-      addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
-      autoencoder = { normal_only: normalOnly, n_train: aeTrain.labels.length, lr: o['ae-lr'] as number, train_seconds: r.trainSeconds, history: r.history };
-    } finally {
-      ae.dispose();
-    }
-  }
-
-  const results: AnomalyResults = {
-    schema: 'deepmetric/anomaly-results/1',
-    ...runInfo(['anomaly', ...argv]),
-    dataset: { source: source ? resolve(source) : 'default', classes: data.classNames },
-    protocol: {
-      normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
-      n_train: trainSet.labels.length, n_fit: fitSet.labels.length, n_val: val.labels.length,
-      n_test_normal: testNormal.labels.length, n_test_anomaly: testAnomaly.labels.length, model: 'final epoch',
-    },
-    config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null },
-    results: figures.rows.map((r) => r.row),
-    heads: headRuns,
-    ...(autoencoder ? { autoencoder } : {}),
+  // The detector of the best row so far (by AUROC); written once every row is known.
+  let best: { auroc: number; head: string; score: string; detector: AnomalyDetector } | null = null;
+  const offer = (auroc: number, head: string, score: string, method: FitMethod): void => {
+    if (best && best.auroc >= auroc) return;
+    const detector = fitDetector({
+      method, normal: fitSet, validation: testNormal, anomalies: testAnomaly, classes: trainSet.classes, normalClassCount: split.normalClassCount,
+      referenceClasses: split.referenceClasses, normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
+      resize: data.input.resize?.fit,
+    });
+    best?.detector.dispose();
+    best = { auroc, head, score, detector };
   };
-  await writeAnomalyOutputs(out, results, figures);
-  process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
-  return results;
-}
-
-interface HeadUnderTest { name: string; model: EmbeddingNet; head: Head; trainSeconds: number; bestValAcc: number }
-interface ScoringSets { fitSet: ImageDataset; testNormal: ImageDataset; testAnomaly: ImageDataset; refSample: ImageDataset | null; normalClassCount: number }
-interface ScoringOptions { scores: string[]; scoreOptions: Record<string, Record<string, unknown>>; norm: InputNormalization; device: Device }
-
-/** Embeds the sets with a trained head's network, scores the test images with every score, and projects them for the scatter. */
-function scoreHead(h: HeadUnderTest, sets: ScoringSets, o: ScoringOptions, figures: Figures): void {
-  const embed = (d: ImageDataset): Tensor => keep(embedDataset(h.model, d, { norm: o.norm, device: o.device }));
-  const owned: Tensor[] = [];
+  let interrupted = false;
   try {
-    const fit = embed(sets.fitSet);
-    owned.push(fit);
-    const normal = embed(sets.testNormal);
-    owned.push(normal);
-    const anomaly = embed(sets.testAnomaly);
-    owned.push(anomaly);
-    const test = keep(cat([normal, anomaly]));
-    owned.push(test);
-    const n = sets.testNormal.labels.length;
-    for (const score of o.scores) {
-      let values: number[];
-      if (POSTERIOR_SCORES.includes(score)) {
-        if (!h.head.classifies) {
-          process.stderr.write(`anomaly: skipping '${score}' for '${h.name}', which has no class logits\n`);
-          continue;
+    for (const name of heads) {
+      const oneClass = name === ONE_CLASS_ROTATION ? buildOneClassRotation(o, data.input) : null;
+      const { model, head } = oneClass ?? buildModel(o, name, trainSet.classes.length, data.input);
+      const aux = oneClass ? null : auxiliaryRotation(o, model);
+      try {
+        await loadPretrainedWeights(o, model);
+        const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
+          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task });
+        if (r.interrupted) {
+          process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
+          interrupted = true;
+          break;
         }
-        values = inEvalMode([h.head], () => tidy(() => (score === 'msp'
-          ? maxSoftmaxScore(h.head, test) : normalPosteriorScore(h.head, test, sets.normalClassCount)).toNumbers()));
-      } else {
-        const scorer = createScorer(score, o.scoreOptions[score] ?? {});
-        try {
-          scorer.fit(fit, sets.fitSet.labels);
-          values = tidy(() => scorer.score(test).toNumbers());
-        } finally {
-          scorer.dispose();
+        headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
+        // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
+        const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
+        const tta = o.tta as TestTimeAugmentation;
+        const evaluation = evaluateHead(model, head, { fit: fitSet, testNormal, testAnomaly, reference: refSample }, {
+          scorers: registryScores.filter((s) => fittedScores.includes(s)).map((s) => ({ name: s, options: s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
+          normalization: config.normalization, device, tta,
+        });
+        for (const s of evaluation.skipped) process.stderr.write(`anomaly: skipping '${s.score}' for '${name}', which has no class logits\n`);
+        if (oneClass) for (const s of scores.filter((x) => POSTERIOR_SCORES.includes(x))) process.stderr.write(`anomaly: skipping '${s}' for '${name}', which has no class logits\n`);
+        for (const row of evaluation.rows) {
+          addRow(figures, { head: name, score: row.score, scoreOptions: scoreOptions[row.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, row.normal, row.anomaly);
         }
+        // Rotation, Mahalanobis at several depths and fusion: fitted on the normal training images, normalised on the held-out normals.
+        const networkScores = scores.filter((s) => QUALITY_SCORES.includes(s));
+        if (networkScores.length > 0) {
+          const n = testNormal.labels.length;
+          const scored = computeScores({ model, head: oneClass ? null : head, rotationHead: oneClass?.head ?? aux?.rotationHead ?? null },
+            { fit: fitSet, validation: valNormal, test: concatTest(testNormal, testAnomaly), normalClassCount: split.normalClassCount }, networkScores,
+            { norm: config.normalization, device, scoreOptions, fuse: o.fuse as string[], depths, tta,
+              onSkip: (score, why) => process.stderr.write(`anomaly: skipping '${score}' for '${name}': ${why}\n`) });
+          for (const x of scored) {
+            addRow(figures, { head: name, score: x.score, scoreOptions: scoreOptions[x.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, x.values.slice(0, n), x.values.slice(n), x);
+          }
+        }
+        figures.projections.set(name, evaluation.projection);
+        // A detector file holds a registry scorer on a class head (not the one-class model, not the network scores).
+        const top = oneClass ? undefined : [...evaluation.rows].sort((a, b) => b.metrics.auroc - a.metrics.auroc)[0];
+        if (top) {
+          offer(top.metrics.auroc, name, top.score, {
+            kind: 'embedding', model, backbone: modelSpec(o, data.input), head,
+            scorer: top.score, scorerOptions: top.score === 'normal-prob' || top.score === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[top.score] ?? {},
+          });
+        }
+      } finally {
+        model.dispose();
+        head.dispose();
+        aux?.rotationHead.dispose();
       }
-      addRow(figures, { head: h.name, score, scoreOptions: o.scoreOptions[score], trainSeconds: h.trainSeconds, bestValAcc: h.bestValAcc }, values.slice(0, n), values.slice(n));
     }
-    const parts = [normal, anomaly];
-    if (sets.refSample) {
-      const ref = embed(sets.refSample);
-      owned.push(ref);
-      parts.push(ref);
+
+    let autoencoder: AnomalyResults['autoencoder'];
+    if (withAutoencoder && !interrupted) {
+      const normalOnly = o['ae-normal-only'] as boolean;
+      const aeTrain = normalOnly ? fitSet : trainSet;
+      manualSeed(seed);
+      const ae = new ConvAutoencoder({ inChannels: trainSet.channels });
+      try {
+        if (device !== 'cpu') ae.to(device);
+        const dir = join(out, 'checkpoints', 'autoencoder');
+        const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean });
+        const normal = reconstructionErrors(ae, testNormal, { device });
+        const anomaly = reconstructionErrors(ae, testAnomaly, { device });
+        addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
+        offer(figures.rows[figures.rows.length - 1].row.auroc, 'autoencoder', 'reconstruction', { kind: 'autoencoder', autoencoder: ae });
+        autoencoder = { normal_only: normalOnly, n_train: aeTrain.labels.length, lr: o['ae-lr'] as number, train_seconds: r.trainSeconds, history: r.history };
+      } finally {
+        ae.dispose();
+      }
     }
-    const projected = tidy(() => {
-      const p = pca(cat(parts), 2);
-      return { rows: p.coords.toArray() as number[][], explained: p.explained };
-    });
-    const m = sets.testAnomaly.labels.length;
-    figures.projections.set(h.name, {
-      normal: projected.rows.slice(0, n), anomaly: projected.rows.slice(n, n + m), reference: projected.rows.slice(n + m), explained: projected.explained,
-    });
+
+    let detector: AnomalyResults['detector'];
+    const chosen = best as { auroc: number; head: string; score: string; detector: AnomalyDetector } | null;
+    if (chosen) {
+      const path = join(out, `detector${DETECTOR_EXTENSION}`);
+      await chosen.detector.save(path);
+      const m = chosen.detector.manifest;
+      detector = { path, head: chosen.head, score: chosen.score, threshold: m.threshold, validation: m.validation };
+    }
+
+    const results: AnomalyResults = {
+      schema: 'deepmetric/anomaly-results/1',
+      ...runInfo(['anomaly', ...argv]),
+      dataset: { source: source ? resolve(source) : 'default', classes: fullTrain.classes },
+      protocol: {
+        normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
+        n_train: trainSet.labels.length, n_fit: fitSet.labels.length, n_val: val.labels.length,
+        n_test_normal: testNormal.labels.length, n_test_anomaly: testAnomaly.labels.length, model: 'final epoch',
+        ...(valNormal ? { n_holdout_normal: valNormal.labels.length } : {}),
+      },
+      config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null,
+        aux: (o.aux as string[] | undefined) ?? [], aux_weight: o.aux ? o['aux-weight'] : null, tta: o.tta, fuse: scores.includes('fusion') ? o.fuse : null,
+        depths: scores.includes('mahalanobis-depths') ? (depths ?? 'auto') : null, holdout_normal: valNormal ? o['holdout-normal'] : null },
+      results: figures.rows.map((r) => r.row),
+      heads: headRuns,
+      ...(autoencoder ? { autoencoder } : {}),
+      ...(detector ? { detector } : {}),
+      ...(interrupted ? { interrupted } : {}),
+    };
+    await writeAnomalyOutputs(out, results, figures);
+    process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
+    if (detector) {
+      process.stdout.write(`Wrote ${detector.path} (${detector.head} · ${detector.score}, threshold ${detector.threshold.value.toPrecision(4)}: ` +
+        `${(detector.validation.fpr * 100).toFixed(1)}% of normal test images and ${((detector.validation.tpr ?? NaN) * 100).toFixed(1)}% of anomalies above it); ` +
+        `score new images with: deepmetric score --detector ${detector.path} IMAGES…\n`);
+    }
+    return results;
   } finally {
-    dispose(owned);
+    (best as { detector: AnomalyDetector } | null)?.detector.dispose();
   }
 }
 
-function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[]): void {
+/** --threshold-fpr / --threshold-tpr as a library threshold rule. */
+export function thresholdRuleOf(o: ParsedOptions): ThresholdRule {
+  const fpr = o['threshold-fpr'] as number | undefined;
+  const tpr = o['threshold-tpr'] as number | undefined;
+  if (fpr !== undefined && tpr !== undefined) throw new UsageError('Expected either --threshold-fpr or --threshold-tpr, not both');
+  if (fpr !== undefined && !(fpr >= 0 && fpr < 1)) throw new UsageError(`Expected a fraction in [0, 1) for --threshold-fpr but received '${fpr}'`);
+  if (tpr !== undefined && !(tpr > 0 && tpr <= 1)) throw new UsageError(`Expected a fraction in (0, 1] for --threshold-tpr but received '${tpr}'`);
+  return fpr !== undefined ? { fpr } : tpr !== undefined ? { tpr } : {};
+}
+
+function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[], extra?: NetworkScore): void {
   const metrics = anomalyMetrics(normal, anomaly);
   const row: AnomalyRow = {
     head: r.head, score: r.score, ...(r.scoreOptions && Object.keys(r.scoreOptions).length > 0 ? { score_options: r.scoreOptions } : {}),
     auroc: metrics.auroc, aupr: metrics.aupr, fpr_at_95_tpr: metrics.fpr_at_95_tpr, n_normal: metrics.n_normal, n_anomaly: metrics.n_anomaly,
     train_seconds: r.trainSeconds, best_val_acc: r.bestValAcc,
+    ...(extra?.components ? { components: extra.components, normalization: extra.normalization } : {}),
   };
   figures.rows.push({ row, metrics, normal, anomaly });
 }
@@ -418,4 +508,45 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
     report.table(r.autoencoder.history.map((e) => ({ ...e })), { heading: 'Autoencoder training', digits: 5 });
   }
   await report.write(join(out, 'report.html'));
+}
+
+/**
+ * --seeds: the whole protocol once per seed, each in OUT/seed-N with all its outputs; then OUT/anomaly.json
+ * holds every seed's rows (tagged with their seed) and, per head × score, mean ± std over the seeds.
+ */
+async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Promise<AnomalyResults> {
+  const out = resolve(o.out as string);
+  const runs: AnomalyResults[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
+    const run = await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) });
+    runs.push(run);
+    if (run.interrupted) {
+      process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
+      break;
+    }
+  }
+  const rows = runs.flatMap((r, i) => r.results.map((row) => ({ ...row, seed: seeds[i] })));
+  const done = seeds.slice(0, runs.length);
+  const { summary } = summarizeSeeds(rows, done);
+  // Per-seed records (autoencoder history, detector file) stay in seed-N/anomaly.json.
+  const { autoencoder: _autoencoder, detector: _detector, ...first } = runs[0];
+  const results: AnomalyResults = {
+    ...first, ...runInfo(['anomaly', ...argv]),
+    config: { ...first.config, seed: seeds[0], seeds },
+    ...(runs.length < seeds.length ? { interrupted: true } : {}),
+    results: rows,
+    heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
+    seeds: done, summary,
+  };
+  await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const sortedRows = [...rows].sort(byAuroc);
+  await new HtmlReport({ title: 'deepmetric anomaly over seeds', subtitle: results.command })
+    .notes(`The protocol ran once per seed (${seeds.join(', ')}); each seed's charts, report and detector are in seed-N/. ` +
+      'Mean ± sample standard deviation over the seeds, per head and score.', { heading: 'Seeds' })
+    .table(seedsTableRows(summary), { heading: 'AUROC over seeds (sorted by mean)' })
+    .table(tableRows(sortedRows).map((r, i) => ({ seed: sortedRows[i].seed, ...r })), { heading: 'Every seed', digits: 4 })
+    .write(join(out, 'report.html'));
+  process.stdout.write(`\nOver seeds ${seeds.join(', ')}:\n${seedsTable(summary)}\n\nWrote ${join(out, 'anomaly.json')} and report.html (per seed: seed-N/)\n`);
+  return results;
 }

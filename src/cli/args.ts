@@ -19,9 +19,14 @@ export interface CommandSpec {
   usage?: string;
   options: Record<string, OptionSpec>;
   examples?: string[];
+  /** Arguments without a flag (e.g. image paths), returned as `_`; refused when absent. */
+  positionals?: { name: string; description: string };
 }
 
 export type ParsedOptions = Record<string, string | number | boolean | string[] | undefined>;
+
+/** The positional arguments of a command that takes them. */
+export const positionalsOf = (o: ParsedOptions): string[] => (o._ as string[] | undefined) ?? [];
 
 /** Thrown for bad command-line input: printed without a stack, with a pointer to --help. */
 export class UsageError extends Error {}
@@ -40,6 +45,7 @@ export function helpText(spec: CommandSpec): string {
     ].filter(Boolean).join('; ');
     lines.push(`  ${flag(name, o).padEnd(width)}${o.description}${extras ? ` (${extras})` : ''}`);
   }
+  if (spec.positionals) lines.splice(4, 0, 'Arguments:', `  ${spec.positionals.name}  ${spec.positionals.description}`, '');
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }
@@ -48,12 +54,13 @@ export function parseOptions(spec: CommandSpec, argv: string[]): ParsedOptions &
   const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) config[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values, positionals } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: spec.positionals !== undefined }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (e) {
     throw new UsageError(`${(e as Error).message.replace(/^TypeError \[\w+\]: /, '')}`);
   }
-  const out: ParsedOptions & { help?: boolean } = { help: values.help === true };
+  const out: ParsedOptions & { help?: boolean } = { help: values.help === true, ...(spec.positionals ? { _: positionals } : {}) };
   for (const [name, o] of Object.entries(spec.options)) {
     let raw: string | boolean | undefined = values[name];
     if (raw === undefined && o.env && process.env[o.env]) raw = o.type === 'boolean' ? process.env[o.env] === '1' || process.env[o.env] === 'true' : process.env[o.env];

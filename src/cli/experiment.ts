@@ -1,4 +1,5 @@
 // What the training commands share: loading the data, building backbone + head, the train config.
+import { resolve } from 'node:path';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AnyImageDataset } from '../data/file-image-dataset.js';
 import type { DatasetInput, LoadedDataset } from '../data/load-dataset.js';
@@ -13,6 +14,7 @@ import { manualSeed } from '../tensor/creation.js';
 import { setNumThreads } from '../tensor/runtime.js';
 import { checkDevice } from '../tensor/device.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { loadWeights, weightsNormalization } from '../weights/load-weights.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
 import { DATA_OPTIONS, loadCommandData, sourceLabel } from './data-options.js';
 
@@ -24,7 +26,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   'bn-momentum': { type: 'number', default: 0.01, description: "MobileNetV2 BatchNorm momentum in PyTorch's convention (running = (1−m)·running + m·batch): 0.01 = Keras momentum 0.99; 0.001 is Keras's exact 0.999 (with --precise-bn 0 for the 1000-epoch reproduction; its moving averages need ≈ 20 CIFAR-10 epochs)" },
   'precise-bn': { type: 'number', integer: true, min: 0, default: 2048, description: "Before each validation, recompute BatchNorm statistics as the average over N training images (precise BN; changes evaluation only, never training). 0 keeps the moving averages, as Keras does" },
   'projection-dim': { type: 'number', integer: true, min: 1, description: 'Add a linear projection to this embedding size' },
-  epochs: { type: 'number', integer: true, min: 1, default: 10, description: 'Training epochs' },
+  epochs: { type: 'number', integer: true, min: 0, default: 10, description: 'Training epochs; 0 = no training: the (pretrained) backbone embeds as it is, validated once and checkpointed' },
   'batch-size': { type: 'number', integer: true, min: 2, default: 128, description: 'Images per batch' },
   optimizer: { type: 'string', default: 'adam-amsgrad', choices: ['adam-amsgrad', 'adam', 'adamw', 'sgd'], description: 'Optimizer' },
   lr: { type: 'number', default: 1e-4, description: 'Learning rate (peak, with a schedule)' },
@@ -43,6 +45,9 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   threads: { type: 'number', integer: true, min: 1, env: 'DEEPMETRIC_NUM_THREADS', description: 'libtorch intra-op threads (default: every core)' },
   device: { type: 'string', default: 'cpu', description: "'cpu' or 'cuda' (needs a CUDA libtorch)" },
   resume: { type: 'boolean', default: false, description: 'Continue from the checkpoints in --out' },
+  weights: { type: 'string', description: "Pretrained backbone weights: torchvision .pth (with --backbone torchvision-resnet18 etc.), .safetensors, or Keras's mobilenet_v2 .h5 (with --backbone mobilenetv2 --alpha α); sets the input normalisation the weights expect (see docs/pretrained.md)" },
+  'freeze-backbone': { type: 'boolean', default: false, description: 'Train only the projection and head: backbone frozen, its BatchNorm statistics kept' },
+  'backbone-lr-mult': { type: 'number', min: 0, default: 1, description: "The backbone's learning rate as a multiple of --lr (e.g. 0.1 to fine-tune pretrained weights gently)" },
 };
 
 export interface ExperimentData {
@@ -95,6 +100,15 @@ export function modelSpec(o: ParsedOptions, input?: Pick<DatasetInput, 'height' 
   };
 }
 
+/** With --weights, loads the pretrained weights into the model's backbone (its top, if the file has one, left out). */
+export async function loadPretrainedWeights(o: ParsedOptions, model: EmbeddingNet, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
+  const file = o.weights as string | undefined;
+  if (!file) return;
+  const r = await loadWeights(model, resolve(file));
+  log(`weights: loaded ${r.loaded} tensors from ${file} (${r.format}${r.hashPrefix ? `, SHA-256 ${r.hashPrefix}… verified` : ''}` +
+    `${r.skipped.length ? `; left out ${r.skipped.length}: the classification top and BatchNorm batch counters` : ''})`);
+}
+
 /** A fresh backbone + head, initialised from the seed so that every head starts from the same backbone. */
 export function buildModel(o: ParsedOptions, headName: string, numClasses: number, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: Head } {
   manualSeed(o.seed as number);
@@ -126,10 +140,15 @@ export function trainConfig(o: ParsedOptions, data?: LoadedDataset): TrainConfig
     schedule: { kind: o.schedule as 'constant' | 'cosine' | 'step', warmupEpochs: o['warmup-epochs'] as number },
     seed: o.seed as number,
     augment,
-    normalization: data ? data.normalization : o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
+    // Pretrained weights expect the scaling they were trained with, unless --normalize chooses otherwise.
+    normalization: o.weights && o.normalize === 'unit' ? weightsNormalization(resolve(o.weights as string))
+      : data ? data.normalization : o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
     ...(data ? { input: data.input } : {}),
     preciseBn: o['precise-bn'] as number | undefined,
     earlyStopping: o['early-stop'] ? { patience: o['early-stop'] as number } : null,
     device: o.device as 'cpu',
+    weights: o.weights ? resolve(o.weights as string) : null,
+    freezeBackbone: o['freeze-backbone'] as boolean,
+    backboneLrMult: o['backbone-lr-mult'] as number,
   };
 }

@@ -7,6 +7,10 @@ import { trainCommand, trainSpec } from './train.js';
 import { evalCommand, evalSpec } from './eval.js';
 import { embedCommand, embedSpec } from './embed.js';
 import { anomalyCommand, anomalySpec } from './anomaly.js';
+import { exportCommand, exportSpec } from './export.js';
+import { fitDetectorCommand, fitDetectorSpec } from './fit-detector.js';
+import { scoreCommand, scoreSpec } from './score.js';
+import { indexCommand, indexSpec, searchCommand, searchSpec } from './index-search.js';
 
 interface Command {
   spec: CommandSpec;
@@ -20,6 +24,12 @@ const COMMANDS: Record<string, Command> = {
   eval: { spec: evalSpec, run: evalCommand },
   embed: { spec: embedSpec, run: embedCommand },
   anomaly: { spec: anomalySpec, run: anomalyCommand },
+  export: { spec: exportSpec, run: exportCommand },
+  'fit-detector': { spec: fitDetectorSpec, run: fitDetectorCommand },
+  // Exit code 1 when any file could not be read or decoded (the others are still scored).
+  score: { spec: scoreSpec, run: async (argv) => { if ((await scoreCommand(argv)).n_failed > 0) process.exitCode = 1; } },
+  index: { spec: indexSpec, run: indexCommand },
+  search: { spec: searchSpec, run: async (argv) => { if ((await searchCommand(argv)).results.some((r) => r.error !== undefined)) process.exitCode = 1; } },
 };
 
 function usage(): string {

@@ -28,6 +28,8 @@ export interface CacheHeader {
   channels: number;
   classes: string[];
   source?: string;
+  /** Each image's source file, when the dataset had them. */
+  files?: string[];
 }
 
 /** `DEEPMETRIC_CACHE`, else `.cache/deepmetric` under the working directory. */
@@ -53,6 +55,7 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
     channels: dataset.channels,
     classes: dataset.classes,
     source,
+    ...(dataset.files ? { files: dataset.files } : {}),
   };
   const prefix = encodeCacheHeader(header);
   const labels = Buffer.alloc(dataset.labels.length * 4);
@@ -165,7 +168,8 @@ export async function readDatasetCache(file: string): Promise<ImageDataset> {
 
     const labels = new Int32Array(count);
     for (let i = 0; i < count; i++) labels[i] = labelBytes.readInt32LE(i * 4);
-    return validateDataset({ images, labels, height, width, channels, classes }, file);
+    const files = Array.isArray(header.files) && header.files.length === count ? header.files : undefined;
+    return validateDataset({ images, labels, height, width, channels, classes, ...(files ? { files } : {}) }, file);
   } finally {
     await handle.close();
   }

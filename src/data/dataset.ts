@@ -15,6 +15,8 @@ export interface ImageDataset {
   channels: number;
   /** Class names; label i names classes[i]. */
   classes: string[];
+  /** Where each image came from (a file path or an archive entry), when the source had files. */
+  files?: string[];
 }
 
 /** Bytes of one image. */
@@ -77,6 +79,9 @@ export function validateDataset(dataset: ImageDataset, origin = 'dataset'): Imag
         `(${height}x${width}x${channels} each) but received ${images.length}`,
     );
   }
+  if (dataset.files !== undefined && (!Array.isArray(dataset.files) || dataset.files.length !== labels.length)) {
+    throw new RangeError(`${origin}: Expected one file name per image (${labels.length}) but received ${Array.isArray(dataset.files) ? dataset.files.length : typeof dataset.files}`);
+  }
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
     if (label < 0 || label >= classes.length) {
@@ -105,9 +110,10 @@ export function subsetDataset<D extends AnyImageDataset>(
     labels[i] = relabel ? relabel.labelMap[label] : label;
   }
   const classes = relabel ? [...relabel.classes] : [...dataset.classes];
+  const files = dataset.files ? { files: Array.from(indices, (index) => dataset.files![index]) } : {};
   if (isFileImageDataset(dataset)) {
     const rows = Int32Array.from(indices, (index) => dataset.rows[index]);
-    return { ...dataset, rows, labels, classes } satisfies FileImageDataset as D;
+    return { ...dataset, rows, labels, classes, ...files } satisfies FileImageDataset as D;
   }
   const perImage = imageSize(dataset);
   const images = sharedBytes(indices.length * perImage);
@@ -115,7 +121,7 @@ export function subsetDataset<D extends AnyImageDataset>(
     const index = indices[i];
     images.set((dataset as ImageDataset).images.subarray(index * perImage, (index + 1) * perImage), i * perImage);
   }
-  return { images, labels, height: dataset.height, width: dataset.width, channels: dataset.channels, classes } satisfies ImageDataset as D;
+  return { images, labels, height: dataset.height, width: dataset.width, channels: dataset.channels, classes, ...files } satisfies ImageDataset as D;
 }
 
 /** Appends datasets of identical shape and class list, in memory. */
@@ -143,5 +149,6 @@ export function concatDatasets(datasets: AnyImageDataset[]): ImageDataset {
     imageOffset += part.images.length;
     labelOffset += part.labels.length;
   }
-  return { images, labels, height: first.height, width: first.width, channels: first.channels, classes: [...first.classes] };
+  const files = parts.every((p) => p.files) ? parts.flatMap((p) => p.files!) : undefined;
+  return { images, labels, height: first.height, width: first.width, channels: first.channels, classes: [...first.classes], ...(files ? { files } : {}) };
 }

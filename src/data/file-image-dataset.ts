@@ -20,6 +20,8 @@ export interface FileImageDataset {
   width: number;
   channels: number;
   classes: string[];
+  /** Where each image came from (a file path or an archive entry), when the source had files. */
+  files?: string[];
 }
 
 /** Either form of image dataset: pixels in memory, or in a cache file. */
@@ -113,6 +115,6 @@ export function materializeDataset(dataset: AnyImageDataset): ImageDataset {
   } finally {
     reader.close();
   }
-  const { labels, height, width, channels, classes } = dataset;
-  return { images, labels, height, width, channels, classes: [...classes] };
+  const { labels, height, width, channels, classes, files } = dataset;
+  return { images, labels, height, width, channels, classes: [...classes], ...(files ? { files } : {}) };
 }

@@ -84,7 +84,7 @@ export class ImageCollector {
         labels[i] = labelOf.get(image.className)!;
       });
       this.images.delete(split);
-      result.set(split, { images, labels, height, width, channels, classes: [...classes] });
+      result.set(split, { images, labels, height, width, channels, classes: [...classes], files: list.map((image) => image.file) });
     }
     return result;
   }

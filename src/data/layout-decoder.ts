@@ -57,7 +57,7 @@ interface SplitSink {
   abort(): Promise<void>;
 }
 
-function memorySink(split: PlannedSplit, classes: string[], shape: Shape): SplitSink {
+function memorySink(split: PlannedSplit, classes: string[], shape: Shape, files: string[]): SplitSink {
   const per = shape.height * shape.width * shape.channels;
   const images = sharedBytes(split.labels.length * per);
   let written = 0;
@@ -68,14 +68,14 @@ function memorySink(split: PlannedSplit, classes: string[], shape: Shape): Split
     },
     async finish() {
       if (written !== split.labels.length) throw new RangeError(`Expected ${split.labels.length} ${split.name} images but ${written} were decoded (did the source change while it was read?)`);
-      return { images, labels: split.labels, height: shape.height, width: shape.width, channels: shape.channels, classes: [...classes] };
+      return { images, labels: split.labels, height: shape.height, width: shape.width, channels: shape.channels, classes: [...classes], files };
     },
     async abort() {},
   };
 }
 
-async function cacheSink(file: string, split: PlannedSplit, classes: string[], shape: Shape, source: string): Promise<SplitSink> {
-  const writer = await DatasetCacheWriter.create(file, { count: split.labels.length, height: shape.height, width: shape.width, channels: shape.channels, classes, source }, split.labels);
+async function cacheSink(file: string, split: PlannedSplit, classes: string[], shape: Shape, source: string, files: string[]): Promise<SplitSink> {
+  const writer = await DatasetCacheWriter.create(file, { count: split.labels.length, height: shape.height, width: shape.width, channels: shape.channels, classes, source, files }, split.labels);
   return {
     write: (index, pixels) => writer.writeAt(index, pixels),
     async finish() {
@@ -103,10 +103,13 @@ export async function decodeLayout(
   plan.splits.forEach((split, s) => split.entries.forEach((entry, index) => slots.set(entry.path, { split: s, index })));
   let shape: Shape | undefined;
   let sinks: Promise<SplitSink[]> | undefined;
+  // Each image's name, as errors and nearest-neighbour reports show it.
+  const nameOf = (entry: ImageEntry): string => (source.kind === 'image-folder' ? join(source.path, entry.path) : `${source.path}:${entry.path}`);
   const openSinks = (known: Shape): Promise<SplitSink[]> =>
     Promise.all(plan.splits.map((split) => {
       const file = cacheFiles?.[split.name];
-      return file ? cacheSink(file, split, plan.classes, known, source.path) : Promise.resolve(memorySink(split, plan.classes, known));
+      const files = split.entries.map(nameOf);
+      return file ? cacheSink(file, split, plan.classes, known, source.path, files) : Promise.resolve(memorySink(split, plan.classes, known, files));
     }));
   const place = async (entry: ImageEntry, name: string, data: Buffer): Promise<void> => {
     const image = await decodeImage(data, name, decode);
@@ -126,7 +129,7 @@ export async function decodeLayout(
     if (source.kind === 'image-folder') {
       for (const split of plan.splits) {
         for (const entry of split.entries) {
-          const file = join(source.path, entry.path);
+          const file = nameOf(entry);
           await pool.add(async () => place(entry, file, await readFile(file)));
         }
       }
@@ -134,7 +137,7 @@ export async function decodeLayout(
       for await (const archived of readArchiveFile(source.path)) {
         if (archived.type !== 'file' || !slots.has(archived.path)) continue;
         const entry = plan.splits[slots.get(archived.path)!.split].entries[slots.get(archived.path)!.index];
-        await pool.add(() => place(entry, `${source.path}:${archived.path}`, archived.data));
+        await pool.add(() => place(entry, nameOf(entry), archived.data));
       }
     }
     await pool.drain();

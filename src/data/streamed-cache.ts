@@ -50,9 +50,10 @@ export async function openDatasetCache(file: string, options: OpenCacheOptions =
       labels[i] = labelBytes.readInt32LE(i * 4);
       if (labels[i] < 0 || labels[i] >= classes.length) throw corruptCache(file, `label ${labels[i]} of image ${i} is outside 0..${classes.length - 1}`);
     }
+    const files = Array.isArray(layout.header.files) && layout.header.files.length === count ? layout.header.files : undefined;
     return {
       storage: 'file', file, pixelOffset: layout.pixelOffset, rows: Int32Array.from({ length: count }, (_, i) => i),
-      labels, height, width, channels, classes,
+      labels, height, width, channels, classes, ...(files ? { files } : {}),
     };
   } finally {
     await handle.close();

@@ -19,3 +19,4 @@ export { MultiSimilarityLoss, type MultiSimilarityLossConfig } from './multi-sim
 export { multiSimilarityMine } from './multi-similarity-miner.js';
 export { CenterLoss, type CenterLossConfig } from './center-loss.js';
 export { SoftmaxCenterHead, type SoftmaxCenterHeadConfig } from './softmax-center-head.js';
+export { RotationHead, type RotationHeadConfig } from './rotation-head.js';

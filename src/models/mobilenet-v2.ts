@@ -44,7 +44,7 @@ export interface MobileNetV2Config {
   inChannels?: number;
 }
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   readonly useResidual: boolean;
   readonly body: Sequential;
 

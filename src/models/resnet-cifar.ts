@@ -7,7 +7,7 @@ import { tidy } from '../tensor/memory.js';
 import { convBn } from './building-blocks.js';
 import type { InitScheme } from '../nn/init.js';
 
-class BasicBlock extends Module {
+export class BasicBlock extends Module {
   readonly body: Sequential;
   readonly shortcut: Sequential | null;
 

@@ -9,23 +9,45 @@ import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 
 /** Stands where a folded BatchNorm was; a fused model only infers. */
-class FoldedBatchNorm extends Module {
+export class FoldedBatchNorm extends Module {
   forward(x: Tensor): Tensor {
     if (this.training) throw new Error('This BatchNorm was folded into the convolution before it for inference: a fused model cannot train; load the checkpoint again to train');
     return x;
   }
 }
 
-function fold(conv: Conv2d, bn: BatchNorm2d): Conv2d {
-  const c = conv.config;
-  const fused = new Conv2d({ ...c, bias: true });
-  noGrad(() => tidy(() => {
+/** The folded kernel W' and bias b' (new tensors; the caller disposes them). */
+export function foldedConvParameters(conv: Conv2d, bn: BatchNorm2d): { weight: Tensor; bias: Tensor } {
+  return noGrad(() => tidy(() => {
     const scale = bn.runningVar.add(bn.eps).rsqrt().mul(bn.weight ?? 1);
     const shift = (conv.bias ? conv.bias.sub(bn.runningMean) : bn.runningMean.neg()).mul(scale).add(bn.bias ?? 0);
-    fused.weight.copy_(conv.weight.mul(scale.reshape(-1, 1, 1, 1)));
-    fused.bias!.copy_(shift);
+    return { weight: conv.weight.mul(scale.reshape(-1, 1, 1, 1)), bias: shift };
   }));
+}
+
+function fold(conv: Conv2d, bn: BatchNorm2d): Conv2d {
+  const fused = new Conv2d({ ...conv.config, bias: true });
+  const { weight, bias } = foldedConvParameters(conv, bn);
+  noGrad(() => {
+    fused.weight.copy_(weight);
+    fused.bias!.copy_(bias);
+  });
+  weight.dispose();
+  bias.dispose();
   return fused.toChannelsLast();
+}
+
+/**
+ * A module whose convolution → BatchNorm pairs are named children rather than neighbours in a
+ * Sequential (torchvision's ResNet: conv1/bn1, …) folds them itself with the function given, which
+ * returns the fused convolution and what stands where the BatchNorm was.
+ */
+export interface FoldsOwnBatchNorm {
+  foldConvBatchNorm(fold: (conv: Conv2d, bn: BatchNorm2d) => [Conv2d, Module]): void;
+}
+
+function foldsOwnBatchNorm(m: Module): m is Module & FoldsOwnBatchNorm {
+  return typeof (m as Partial<FoldsOwnBatchNorm>).foldConvBatchNorm === 'function';
 }
 
 /**
@@ -36,6 +58,7 @@ function fold(conv: Conv2d, bn: BatchNorm2d): Conv2d {
 export function fuseConvBatchNorm<M extends Module>(model: M): M {
   model.eval();
   for (const [, m] of model.namedModules()) {
+    if (foldsOwnBatchNorm(m)) m.foldConvBatchNorm((conv, bn) => [fold(conv, bn), new FoldedBatchNorm().eval()]);
     if (!(m instanceof Sequential)) continue;
     for (let i = 0; i + 1 < m.layers.length; i++) {
       const conv = m.layers[i];

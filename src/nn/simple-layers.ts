@@ -3,9 +3,12 @@ import { Module } from './module.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
 
-/** Wraps a tensor function as a layer (ReLU, ReLU6, …), so it can sit in a Sequential. */
+/**
+ * Wraps a tensor function as a layer (ReLU, ReLU6, …), so it can sit in a Sequential. options
+ * records the settings the function closes over (pooling sizes, slopes), for exporters.
+ */
 export class Lambda extends Module {
-  constructor(readonly name: string, private readonly fn: (x: Tensor) => Tensor) {
+  constructor(readonly name: string, private readonly fn: (x: Tensor) => Tensor, readonly options: Readonly<Record<string, number>> = {}) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -21,13 +24,13 @@ export const GELU = (): Lambda => new Lambda('GELU', (x) => F.gelu(x));
 export const Hardswish = (): Lambda => new Lambda('Hardswish', F.hardswish);
 export const Sigmoid = (): Lambda => new Lambda('Sigmoid', F.sigmoid);
 export const Tanh = (): Lambda => new Lambda('Tanh', F.tanh);
-export const LeakyReLU = (slope = 0.01): Lambda => new Lambda('LeakyReLU', (x) => F.leakyRelu(x, slope));
+export const LeakyReLU = (slope = 0.01): Lambda => new Lambda('LeakyReLU', (x) => F.leakyRelu(x, slope), { slope });
 /** [N,C,H,W] → [N,C]: mean over the spatial dims. */
 export const GlobalAvgPool2d = (): Lambda => new Lambda('GlobalAvgPool2d', F.globalAvgPool2d);
 export const Flatten = (): Lambda => new Lambda('Flatten', (x) => x.flatten(1));
 export const MaxPool2d = (kernel: number, stride = kernel, padding = 0): Lambda =>
-  new Lambda('MaxPool2d', (x) => F.maxPool2d(x, kernel, { stride, padding }));
-export const AvgPool2d = (kernel: number, stride = kernel): Lambda => new Lambda('AvgPool2d', (x) => F.avgPool2d(x, kernel, { stride }));
+  new Lambda('MaxPool2d', (x) => F.maxPool2d(x, kernel, { stride, padding }), { kernel, stride, padding });
+export const AvgPool2d = (kernel: number, stride = kernel): Lambda => new Lambda('AvgPool2d', (x) => F.avgPool2d(x, kernel, { stride }), { kernel, stride });
 
 /** Zero padding per side, [left, right, top, bottom] (Keras's ZeroPadding2D, asymmetric allowed). */
 export class ZeroPad2d extends Module {

@@ -41,7 +41,24 @@ figure { margin: 1em 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #57606a; font-size: 0.95em; margin-top: 0.3em; }
 .notes p { margin: 0.5em 0; white-space: normal; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; margin: 0.6em 0 1.2em; }
+.thumbs .label { width: 100%; font-size: 0.95em; margin: 0; }
+.thumbs figure { margin: 0; text-align: center; font-size: 0.8em; color: #57606a; max-width: 140px; word-break: break-all; }
+.thumbs img { image-rendering: pixelated; border: 1px solid #d0d7de; display: block; margin: 0 auto 2px; }
+.thumbs figure.flagged img { border: 3px solid #cf222e; }
 `;
+
+/** A thumbnail for HtmlReport.imageRows: a data: URI of a PNG, JPEG or WebP image. */
+export interface ReportImage {
+  src: string;
+  caption: string;
+  /** Drawn with a red border. */
+  flagged?: boolean;
+  /** Displayed width in CSS pixels (default 96). */
+  width?: number;
+}
+
+const DATA_URI = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
 
 /** Flattens nested config objects into dotted keys (`optimizer.lr`), the way people refer to them. */
 export function flattenConfig(value: unknown, prefix = ''): Array<[string, unknown]> {
@@ -172,6 +189,22 @@ export class HtmlReport {
     if (options.heading) this.heading(options.heading);
     const caption = options.caption ? `\n<figcaption>${escapeXml(options.caption)}</figcaption>` : '';
     this.parts.push(`<figure>\n${inline}${caption}\n</figure>`);
+    return this;
+  }
+
+  /** Rows of thumbnails, each with a label, e.g. a flagged image beside its nearest normal training images. */
+  imageRows(rows: ReadonlyArray<{ label: string; images: readonly ReportImage[] }>, options: { heading?: string } = {}): this {
+    if (options.heading) this.heading(options.heading);
+    for (const row of rows) {
+      const figures = row.images.map((im) => {
+        if (typeof im.src !== 'string' || !DATA_URI.test(im.src)) {
+          throw new TypeError(`Expected a base64 data: URI of a PNG, JPEG or WebP image but received ${JSON.stringify(String(im.src).slice(0, 40))}`);
+        }
+        const width = im.width ?? 96;
+        return `<figure${im.flagged ? ' class="flagged"' : ''}><img src="${im.src}" width="${width}" alt="${escapeXml(im.caption)}">${escapeXml(im.caption)}</figure>`;
+      });
+      this.parts.push(`<div class="thumbs">\n<p class="label">${escapeXml(row.label)}</p>\n${figures.join('\n')}\n</div>`);
+    }
     return this;
   }
 

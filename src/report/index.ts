@@ -1,7 +1,7 @@
 export { lineChart } from './line-chart.js';
 export type { LineSeries, LineChartOptions } from './line-chart.js';
-export { rocChart, rocPoints, aurocFromPoints } from './roc-chart.js';
-export type { RocCurve, RocChartOptions } from './roc-chart.js';
+export { rocChart, rocPoints } from './roc-chart.js';
+export type { RocSeries, RocChartOptions } from './roc-chart.js';
 export { histogramChart, histogramCounts } from './histogram-chart.js';
 export type { HistogramGroup, HistogramOptions } from './histogram-chart.js';
 export { scatterChart } from './scatter-chart.js';

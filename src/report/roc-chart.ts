@@ -1,3 +1,6 @@
+// The ROC chart draws curves computed by eval/roc.ts; the AUROC shown is the caller's (from
+// eval/roc.ts `auroc`), so the project has one AUROC computation.
+import type { RocCurve } from '../eval/roc.js';
 import { Axes } from './axes.js';
 import { checkChartOptions, checkNumberArray, checkSeriesList, type ChartOptions } from './chart-options.js';
 import { escapeXml } from './escape.js';
@@ -5,14 +8,11 @@ import { composeChart, type LegendEntry } from './legend.js';
 import { linePath, samplePath } from './line-path.js';
 import { seriesColor, seriesDash } from './palette.js';
 
-export interface RocCurve {
+/** One curve of the chart: an eval/roc.ts curve's points (NaN points are skipped) with a label. */
+export interface RocSeries extends Pick<RocCurve, 'fpr' | 'tpr'> {
   label: string;
-  /** False-positive rates in [0, 1]; NaN points are skipped. */
-  fpr: readonly number[];
-  /** True-positive rates in [0, 1], same length as `fpr`. */
-  tpr: readonly number[];
-  /** Shown in the legend; computed from the points (trapezoids) when omitted. */
-  auroc?: number;
+  /** Shown in the legend: eval/roc.ts `auroc` of the scores the curve came from. */
+  auroc: number;
   color?: string;
 }
 
@@ -37,18 +37,8 @@ export function rocPoints(fpr: readonly number[], tpr: readonly number[]): Array
   return pts;
 }
 
-/** Area under the ROC curve by the trapezoid rule over `rocPoints`. */
-export function aurocFromPoints(fpr: readonly number[], tpr: readonly number[]): number {
-  const pts = rocPoints(fpr, tpr);
-  let area = 0;
-  for (let i = 1; i < pts.length; i++) {
-    area += (pts[i]![0] - pts[i - 1]![0]) * (pts[i]![1] + pts[i - 1]![1]) * 0.5;
-  }
-  return area;
-}
-
 /** ROC curves (FPR vs TPR) with the chance diagonal and each curve's AUROC in the legend. */
-export function rocChart(curves: readonly RocCurve[], options: RocChartOptions = {}): string {
+export function rocChart(curves: readonly RocSeries[], options: RocChartOptions = {}): string {
   checkSeriesList('curves', curves);
   checkChartOptions(options);
   const digits = options.aurocDigits ?? 3;
@@ -92,13 +82,12 @@ export function rocChart(curves: readonly RocCurve[], options: RocChartOptions =
     const dash = seriesDash(i);
     const pts = rocPoints(c.fpr, c.tpr);
     const path = linePath(pts.map((p) => p[0]), pts.map((p) => p[1]), (v) => axes.x(v), (v) => axes.y(v));
-    const auroc = c.auroc ?? aurocFromPoints(c.fpr, c.tpr);
     const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
     marks.push(`<g class="series" data-label="${escapeXml(c.label)}">`);
     marks.push(`<path d="${path.d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"${dashAttr}/>`);
     marks.push('</g>');
     occupied.push(...samplePath(path.points, 8));
-    const aurocText = Number.isFinite(auroc) ? auroc.toFixed(digits) : 'n/a';
+    const aurocText = Number.isFinite(c.auroc) ? c.auroc.toFixed(digits) : 'n/a';
     legend.push({ label: `${c.label} (AUROC = ${aurocText})`, color, kind: 'line', dash });
   });
   legend.push({ label: 'chance (AUROC = 0.5)', color: '#7f7f7f', kind: 'line', dash: '5 4' });

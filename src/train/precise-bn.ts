@@ -21,16 +21,15 @@ export function batchNormLayers(model: Module): Array<BatchNorm1d | BatchNorm2d>
 }
 
 /**
- * Recomputes every BatchNorm layer's running statistics as the cumulative average over the
- * batches of `data` (in order, no augmentation). Returns the number of layers updated; restores
- * the layers' momentum and the model's train/eval mode.
+ * Recomputes the running statistics of the BatchNorm layers in training mode as the cumulative
+ * average over the batches of `data` (in order, no augmentation); layers in eval mode (e.g. a
+ * frozen pretrained backbone) keep theirs. Call it with the modules in their training modes.
+ * Returns the number of layers updated; restores their momentum.
  */
 export function recalibrateBatchNorm(model: Module, data: AnyImageDataset, o: { norm: InputNormalization; device?: Device; batchSize?: number }): number {
-  const layers = batchNormLayers(model);
+  const layers = batchNormLayers(model).filter((layer) => layer.training);
   if (layers.length === 0 || data.labels.length === 0) return 0;
   const momenta = layers.map((layer) => layer.momentum);
-  const wasTraining = model.training;
-  model.train();
   try {
     noGrad(() => {
       let batch = 0;
@@ -48,7 +47,6 @@ export function recalibrateBatchNorm(model: Module, data: AnyImageDataset, o: { 
     });
   } finally {
     layers.forEach((layer, i) => (layer.momentum = momenta[i]));
-    model.train(wasTraining);
   }
   return layers.length;
 }

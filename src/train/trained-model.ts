@@ -10,6 +10,8 @@ import type { TrainConfig, EpochRecord } from './trainer.js';
 export interface TrainedModel {
   model: EmbeddingNet;
   head: Head;
+  /** How to rebuild the model (createEmbeddingNet(backbone)). */
+  backbone: BackboneSpec;
   config: TrainConfig;
   classes: string[];
   epoch: number;
@@ -39,7 +41,7 @@ export function loadTrainedModel(path: string, opts: { fuse?: boolean } = {}): T
   head.eval();
   if (opts.fuse) fuseConvBatchNorm(model.toChannelsLast());
   return {
-    model, head, config: ckpt.config, classes: extra.classes ?? [], epoch: ckpt.epoch, history: ckpt.history ?? [],
+    model, head, backbone: extra.model, config: ckpt.config, classes: extra.classes ?? [], epoch: ckpt.epoch, history: ckpt.history ?? [],
     dispose() { model.dispose(); head.dispose(); },
   };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, liveTensors, manualSeed, randn, tensor, tidy, type Tensor } from '../../src/index.js';
 import {
-  auroc, CenterScorer, createScorer, KnnScorer, ledoitWolf, LofScorer, MahalanobisScorer, SCORER_NAMES,
+  auroc, CenterScorer, createScorer, scorerNeedsHead, KnnScorer, ledoitWolf, LofScorer, MahalanobisScorer, SCORER_NAMES,
 } from '../../src/eval/index.js';
 import { assertClose } from '../helpers.js';
 
@@ -208,7 +208,7 @@ test('every scorer ranks obvious outliers above normal embeddings', () => {
     const train = normal(200);
     const test = cat([normal(50), randn([20, 8]).mul(0.5).add(tensor([0, 4, 0, 0, 0, 0, 0, 0]))], 0);
     const labels = [...new Array<number>(50).fill(0), ...new Array<number>(20).fill(1)];
-    for (const name of SCORER_NAMES) {
+    for (const name of SCORER_NAMES.filter((n) => !scorerNeedsHead(n))) {
       const scorer = createScorer(name);
       scorer.fit(train);
       const scores = scorer.score(test);
@@ -222,8 +222,10 @@ test('every scorer ranks obvious outliers above normal embeddings', () => {
 });
 
 test('createScorer and the scorers check their arguments and free their state', () => {
-  assert.deepEqual(SCORER_NAMES, ['knn', 'lof', 'mahalanobis', 'center']);
-  assert.throws(() => createScorer('isolation-forest'), /Unknown anomaly scorer "isolation-forest": expected one of 'knn', 'lof', 'mahalanobis', 'center'/);
+  assert.deepEqual(SCORER_NAMES, ['knn', 'lof', 'mahalanobis', 'center', 'msp', 'normal-prob', 'max-logit', 'normal-logit']);
+  assert.throws(() => createScorer('isolation-forest'), /Unknown anomaly scorer "isolation-forest": expected one of 'knn', 'lof', 'mahalanobis', 'center', 'msp', 'normal-prob'/);
+  assert.throws(() => createScorer('msp', { k: 1 } as never), /Unknown option "k" for the msp scorer/);
+  assert.throws(() => createScorer('normal-prob', { normalClassCount: 0 }), /Expected an integer ≥ 1 for normalClassCount of the normal-prob scorer but received 0/);
   assert.throws(() => createScorer('knn', { neighbours: 5 } as never), /Unknown option "neighbours" for the knn scorer/);
   assert.throws(() => createScorer('knn', { reduce: 'median' } as never), /Expected 'mean' or 'max' for reduce of the knn scorer but received "median"/);
   assert.throws(() => createScorer('lof', { k: 0 }), /Expected an integer ≥ 1 for k of the lof scorer but received 0/);

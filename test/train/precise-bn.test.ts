@@ -22,11 +22,15 @@ describe('precise BatchNorm statistics', () => {
     const bn = new BatchNorm2d({ numFeatures: 3, momentum: 0.001 });
     const model = new Sequential(bn);
     const data = dataset(10);
+    // A layer in eval mode (e.g. in a frozen backbone) keeps its statistics.
     model.eval();
+    assert.equal(recalibrateBatchNorm(model, data, { norm: { kind: 'unit' }, batchSize: 4 }), 0);
+    assert.deepEqual(bn.runningMean.toNumbers(), [0, 0, 0]);
+    model.train();
     // Batches of 4: [0,4), [4,8); the last two images do not fill a batch and are left out.
     assert.equal(recalibrateBatchNorm(model, data, { norm: { kind: 'unit' }, batchSize: 4 }), 1);
     assert.equal(bn.momentum, 0.001, 'momentum restored');
-    assert.equal(model.training, false, 'eval mode restored');
+    assert.equal(model.training, true, 'mode unchanged');
     const expectedMean = [0, 0, 0];
     const expectedVar = [0, 0, 0];
     for (const start of [0, 4]) {
@@ -61,7 +65,9 @@ describe('precise BatchNorm statistics', () => {
       const t = model.forward(x).toNumbers();
       model.eval();
       const before = model.forward(x).toNumbers();
+      model.train();
       new PreciseBatchNorm(data, 64, 0).apply(model, { norm, batchSize: 64 });
+      model.eval();
       return [t, before, model.forward(x).toNumbers()];
     }));
     const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
@@ -75,7 +81,7 @@ describe('precise BatchNorm statistics', () => {
 
   it('does nothing when disabled (0 images)', () => {
     const bn = new BatchNorm2d({ numFeatures: 3 });
-    const model = new Sequential(bn);
+    const model = new Sequential(bn).train();
     new PreciseBatchNorm(dataset(8), 0, 0).apply(model, { norm: { kind: 'unit' } });
     assert.deepEqual(bn.runningMean.toNumbers(), [0, 0, 0]);
     assert.deepEqual(bn.runningVar.toNumbers(), [1, 1, 1]);

@@ -26,6 +26,10 @@ export class CenterScorer implements AnomalyScorer {
     this.metric = checkMetric(opts.metric ?? 'cosine', 'metric of the center scorer');
   }
 
+  get options(): Record<string, unknown> {
+    return { metric: this.metric };
+  }
+
   fit(train: Tensor, labels?: NumericInput): void {
     checkEmbeddings(train, 'train of the center scorer');
     const centres = noGrad(() => tidy(() => {
@@ -39,6 +43,14 @@ export class CenterScorer implements AnomalyScorer {
   score(x: Tensor): Tensor {
     const { centres } = this.#state.get(x);
     return noGrad(() => tidy(() => knnSearch(x, centres, { k: 1, metric: this.metric }).distances.squeeze(1)));
+  }
+
+  fittedState(): Record<string, Tensor> {
+    return { ...this.#state.tensors() };
+  }
+
+  loadFittedState(state: Record<string, Tensor>): void {
+    this.#state.load(state, ['centres'], 'centres');
   }
 
   dispose(): void {

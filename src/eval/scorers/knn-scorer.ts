@@ -36,6 +36,10 @@ export class KnnScorer implements AnomalyScorer {
     this.reduce = opts.reduce ?? 'mean';
   }
 
+  get options(): Record<string, unknown> {
+    return { k: this.k, metric: this.metric, reduce: this.reduce };
+  }
+
   /** Labels are not used: every normal embedding is a neighbour candidate. */
   fit(train: Tensor, _labels?: NumericInput): void {
     checkEmbeddings(train, 'train of the knn scorer');
@@ -51,6 +55,14 @@ export class KnnScorer implements AnomalyScorer {
       const { distances } = knnSearch(x, train, { k: this.k, metric: this.metric });
       return this.reduce === 'mean' ? distances.mean(1) : distances.select(1, this.k - 1).clone();
     }));
+  }
+
+  fittedState(): Record<string, Tensor> {
+    return { ...this.#state.tensors() };
+  }
+
+  loadFittedState(state: Record<string, Tensor>): void {
+    this.#state.load(state, ['train'], 'train');
   }
 
   dispose(): void {

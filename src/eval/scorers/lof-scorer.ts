@@ -40,6 +40,10 @@ export class LofScorer implements AnomalyScorer {
     this.metric = checkMetric(opts.metric ?? 'euclidean', 'metric of the lof scorer');
   }
 
+  get options(): Record<string, unknown> {
+    return { k: this.k, metric: this.metric };
+  }
+
   fit(train: Tensor, _labels?: NumericInput): void {
     checkEmbeddings(train, 'train of the lof scorer');
     // sklearn clamps n_neighbors to n − 1 with a warning; a silent change of k would hide a mistake.
@@ -63,6 +67,14 @@ export class LofScorer implements AnomalyScorer {
       const neighbours = density.indexSelect(0, indices.flatten()).reshape(indices.shape);
       return neighbours.mean(1).div(own);
     }));
+  }
+
+  fittedState(): Record<string, Tensor> {
+    return { ...this.#state.tensors() };
+  }
+
+  loadFittedState(state: Record<string, Tensor>): void {
+    this.#state.load(state, ['train', 'kDistance', 'density'], 'train');
   }
 
   dispose(): void {

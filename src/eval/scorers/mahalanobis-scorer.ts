@@ -31,6 +31,10 @@ export class MahalanobisScorer implements AnomalyScorer {
     this.perClass = opts.perClass ?? true;
   }
 
+  get options(): Record<string, unknown> {
+    return { perClass: this.perClass };
+  }
+
   fit(train: Tensor, labels?: NumericInput): void {
     checkEmbeddings(train, 'train of the mahalanobis scorer');
     if (train.shape[0] < 2) throw new TypeError(`Expected at least 2 training rows for a covariance but received ${train.shape[0]}`);
@@ -65,6 +69,14 @@ export class MahalanobisScorer implements AnomalyScorer {
       const mm = means.matmul(precision).mul(means).sum(1).unsqueeze(0);
       return xx.sub(xm.mul(2)).add(mm).min(1).clampMin(0);
     }));
+  }
+
+  fittedState(): Record<string, Tensor> {
+    return { ...this.#state.tensors() };
+  }
+
+  loadFittedState(state: Record<string, Tensor>): void {
+    this.#state.load(state, ['means', 'precision'], 'precision');
   }
 
   dispose(): void {

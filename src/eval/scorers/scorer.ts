@@ -9,10 +9,16 @@ import { type NumericInput, checkEmbeddings } from '../inputs.js';
  */
 export interface AnomalyScorer {
   readonly name: string;
+  /** The options, defaults filled in, that make createScorer(name, options) rebuild this scorer (JSON-able). */
+  readonly options: Record<string, unknown>;
   /** Learns from normal embeddings [N,D] (and, for scorers that use them, their class labels). */
   fit(train: Tensor, labels?: NumericInput): void;
   /** [M] anomaly scores of x [M,D]; higher = more anomalous. */
   score(x: Tensor): Tensor;
+  /** The fitted tensors by name, for saving; the scorer keeps ownership. Throws before fit. */
+  fittedState(): Record<string, Tensor>;
+  /** Restores tensors saved from fittedState() (copied; the caller keeps its own). */
+  loadFittedState(state: Record<string, Tensor>): void;
   /** Frees the fitted state. Safe to call twice; fit may be called again afterwards. */
   dispose(): void;
 }
@@ -39,6 +45,27 @@ export class FittedState<S extends Record<string, Tensor>> {
       throw new TypeError(`${this.scorer} scorer: Expected embeddings with ${this.#width} features (as in fit) but received shape [${x.shape.join(',')}]`);
     }
     return this.#state;
+  }
+
+  /** The fitted tensors (for saving). */
+  tensors(): S {
+    if (this.#state === null) throw new Error(`${this.scorer} scorer: call fit(train) before saving its state`);
+    return this.#state;
+  }
+
+  /**
+   * Restores saved tensors: exactly the given keys, copied; the feature width is read from the
+   * last dimension of widthKey.
+   */
+  load(state: Record<string, Tensor>, keys: readonly (keyof S & string)[], widthKey: keyof S & string): void {
+    const names = Object.keys(state).sort();
+    if (names.join(',') !== [...keys].sort().join(',')) {
+      throw new TypeError(`${this.scorer} scorer: Expected fitted state with tensors ${[...keys].sort().join(', ')} but received ${names.join(', ') || 'none'}`);
+    }
+    for (const k of keys) if (!(state[k] instanceof Tensor)) throw new TypeError(`${this.scorer} scorer: Expected a Tensor for fitted state '${k}'`);
+    const copies = Object.fromEntries(keys.map((k) => [k, state[k].clone()])) as S;
+    const w = copies[widthKey];
+    this.set(copies, w.shape[w.ndim - 1]);
   }
 
   clear(): void {

@@ -1,0 +1,316 @@
+// A fitted anomaly detector: the network (backbone + head, or the autoencoder baseline), the fitted
+// scorer, the normal training images' embeddings for nearest-neighbour explanations, the input
+// preprocessing and the decision threshold — scoring new images and saved to / loaded from one
+// checksummed file (format: src/serialize/checked-bundle.ts; the manifest below).
+import { Tensor } from '../tensor/tensor.js';
+import { dispose, keep, tidy } from '../tensor/memory.js';
+import { noGrad } from '../tensor/grad-mode.js';
+import type { Device } from '../tensor/device.js';
+import type { Module } from '../nn/module.js';
+import { fuseConvBatchNorm } from '../nn/fuse.js';
+import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
+import type { EmbeddingNet } from '../models/embedding-net.js';
+import { ConvAutoencoder } from '../models/conv-autoencoder.js';
+import { createHead } from '../losses/registry.js';
+import type { Head } from '../losses/head.js';
+import { createScorer } from '../eval/scorers/registry.js';
+import type { AnomalyScorer } from '../eval/scorers/scorer.js';
+import { checkMetric, knnSearch, type KnnMetric } from '../eval/knn.js';
+import { imagesToTensor, type UInt8Images } from '../train/batch-tensors.js';
+import { ranges } from '../train/evaluate.js';
+import { checkPreprocessing, normalizationOf, type Preprocessing } from '../data/preprocessing.js';
+import { bundleKind, encodeBundle, readBundle } from '../serialize/checked-bundle.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { Versions } from '../util/versions.js';
+import type { Threshold } from './threshold.js';
+
+export const DETECTOR_FORMAT = 'deepmetric-detector/1';
+/** The file name extension of detector files. */
+export const DETECTOR_EXTENSION = '.dmdet';
+export const DETECTOR_BUNDLE = bundleKind({ magic: 'DMDETEC1', what: 'detector', writtenBy: '`deepmetric fit-detector` or `deepmetric anomaly --out`' });
+
+export type DetectorMethod =
+  | {
+    kind: 'embedding';
+    backbone: BackboneSpec;
+    /** head.config(): createHead(head.name, head) rebuilds it. */
+    head: Record<string, unknown> & { name: string };
+    scorer: { name: string; options: Record<string, unknown> };
+  }
+  | { kind: 'autoencoder'; autoencoder: { inChannels: number; widths: [number, number, number] } };
+
+export interface DetectorValidation {
+  /** Held-out normal images the threshold was chosen on. */
+  n_normal: number;
+  /** Fraction of them above the threshold. */
+  fpr: number;
+  normal_score_quantiles: { p50: number; p90: number; p95: number; p99: number; max: number };
+  /** With anomaly images (deepmetric anomaly): how many, the fraction above the threshold, and the threshold-free metrics. */
+  n_anomaly?: number;
+  tpr?: number;
+  auroc?: number;
+  aupr?: number;
+  fpr_at_95_tpr?: number;
+}
+
+export interface DetectorManifest {
+  format: typeof DETECTOR_FORMAT;
+  method: DetectorMethod;
+  preprocessing: Preprocessing;
+  /** The classes the network was trained on (normal first, then reference), label i = classes[i]. */
+  classes: string[];
+  normal_classes: string[];
+  threshold: Threshold;
+  validation: DetectorValidation;
+  /** The normal training images (tensor normal.embeddings, and normal.images when stored). */
+  neighbours: { metric: KnnMetric; count: number; names: string[] | null; labels: string[]; images: boolean };
+  dataset: { source: string; n_fit: number; n_validation: number; reference_classes: string[]; fit_sha256: string };
+  versions: Versions;
+  created: string;
+}
+
+export interface Neighbour {
+  /** Position among the detector's normal training images (dataset order). */
+  index: number;
+  /** Its file name when the training source had files, else null. */
+  name: string | null;
+  label: string;
+  distance: number;
+}
+
+export interface DetectorResult {
+  score: number;
+  /** score > threshold. */
+  anomalous: boolean;
+  neighbours: Neighbour[];
+}
+
+export interface DetectorScoreOptions {
+  /** Nearest normal training images per image (default 3; 0 for none). */
+  k?: number;
+  /** Images per forward pass (default 256). */
+  batchSize?: number;
+}
+
+/** The parts a detector is made of; built by fitDetector or AnomalyDetector.load, owned by the detector. */
+export interface DetectorParts {
+  manifest: DetectorManifest;
+  net: EmbeddingNet | ConvAutoencoder;
+  head: Head | null;
+  scorer: AnomalyScorer | null;
+  /** [N,D] float32 features of the normal training images. */
+  normalEmbeddings: Tensor;
+  /** [N,H,W,C] uint8 normal training images, or null. */
+  normalImages: Tensor | null;
+  device?: Device;
+}
+
+export class AnomalyDetector {
+  readonly manifest: DetectorManifest;
+  readonly #net: EmbeddingNet | ConvAutoencoder;
+  readonly #head: Head | null;
+  readonly #scorer: AnomalyScorer | null;
+  readonly #normal: Tensor;
+  readonly #images: Tensor | null;
+  readonly #device: Device;
+  /** The file's bytes when loaded, so save() writes an identical copy even after BatchNorm was fused. */
+  #bytes: Buffer | null = null;
+  #disposed = false;
+
+  /** Use fitDetector or AnomalyDetector.load. */
+  constructor(parts: DetectorParts) {
+    this.manifest = parts.manifest;
+    this.#net = parts.net;
+    this.#head = parts.head;
+    this.#scorer = parts.scorer;
+    this.#normal = keep(parts.normalEmbeddings);
+    this.#images = parts.normalImages ? keep(parts.normalImages) : null;
+    this.#device = parts.device ?? 'cpu';
+    this.#modules().forEach((m) => m.eval());
+  }
+
+  get threshold(): number {
+    return this.manifest.threshold.value;
+  }
+
+  get preprocessing(): Preprocessing {
+    return this.manifest.preprocessing;
+  }
+
+  #modules(): Module[] {
+    return this.#head ? [this.#net, this.#head] : [this.#net];
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new Error('AnomalyDetector: used after dispose()');
+  }
+
+  /** Anomaly scores and neighbour features of a batch of model inputs [N,C,H,W]. */
+  #forward(x: Tensor): { scores: Tensor; features: Tensor } {
+    if (this.#net instanceof ConvAutoencoder) {
+      return { scores: this.#net.reconstructionError(x), features: this.#net.encode(x).flatten(1) };
+    }
+    const features = this.#net.forward(x);
+    return { scores: this.#scorer!.score(features), features };
+  }
+
+  #checkImages(images: UInt8Images): void {
+    const p = this.preprocessing;
+    if (images.height !== p.height || images.width !== p.width || images.channels !== p.channels) {
+      throw new TypeError(`AnomalyDetector: Expected ${p.width}×${p.height}×${p.channels} images (the detector's preprocessing) but received ${images.width}×${images.height}×${images.channels}; decode files with prepareImage(data, name, detector.preprocessing)`);
+    }
+    if (images.images.length !== images.size * p.width * p.height * p.channels) {
+      throw new RangeError(`AnomalyDetector: Expected ${images.size * p.width * p.height * p.channels} bytes for ${images.size} images but received ${images.images.length}`);
+    }
+  }
+
+  /** Per image of a uint8 NHWC batch at the detector's size: the score, the verdict and the k nearest normal training images. */
+  score(images: UInt8Images, opts: DetectorScoreOptions = {}): DetectorResult[] {
+    this.#check();
+    this.#checkImages(images);
+    const k = Math.min(opts.k ?? 3, this.manifest.neighbours.count);
+    const per = images.height * images.width * images.channels;
+    const norm = normalizationOf(this.preprocessing);
+    const { names, labels, metric } = this.manifest.neighbours;
+    const out: DetectorResult[] = [];
+    noGrad(() => {
+      for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
+        const { scores, distances, indices } = tidy(() => {
+          const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
+          const f = this.#forward(x);
+          const scoresOut = f.scores.to('cpu').toNumbers();
+          if (k === 0) return { scores: scoresOut, distances: [] as number[], indices: [] as number[] };
+          const nn = knnSearch(f.features.to('cpu'), this.#normal, { k, metric });
+          return { scores: scoresOut, distances: nn.distances.toNumbers(), indices: nn.indices.toNumbers() };
+        });
+        scores.forEach((score, i) => {
+          const neighbours: Neighbour[] = [];
+          for (let j = 0; j < k; j++) {
+            const index = indices[i * k + j];
+            neighbours.push({ index, name: names ? names[index] : null, label: labels[index], distance: distances[i * k + j] });
+          }
+          out.push({ score, anomalous: score > this.threshold, neighbours });
+        });
+      }
+    });
+    return out;
+  }
+
+  /** Just the scores (no neighbours). */
+  scores(images: UInt8Images, opts: { batchSize?: number } = {}): number[] {
+    return this.score(images, { ...opts, k: 0 }).map((r) => r.score);
+  }
+
+  /** Pixels (H×W×C uint8) of normal training image i, when the file stores them. */
+  normalImage(index: number): Uint8Array | null {
+    this.#check();
+    if (!this.#images) return null;
+    if (!Number.isInteger(index) || index < 0 || index >= this.manifest.neighbours.count) {
+      throw new RangeError(`Expected a normal image index between 0 and ${this.manifest.neighbours.count - 1} but received ${index}`);
+    }
+    return tidy(() => this.#images!.select(0, index).contiguous().dataSync() as Uint8Array).slice();
+  }
+
+  /** The tensors of the file: module weights under their module's name, scorer state under 'scorer.'. */
+  #tensors(): Record<string, Tensor> {
+    const tensors: Record<string, Tensor> = {};
+    const add = (prefix: string, state: Record<string, Tensor>) => {
+      for (const [k, t] of Object.entries(state)) tensors[`${prefix}.${k}`] = t;
+    };
+    if (this.#net instanceof ConvAutoencoder) add('autoencoder', this.#net.stateDict());
+    else add('model', this.#net.stateDict());
+    if (this.#head) add('head', this.#head.stateDict());
+    if (this.#scorer) add('scorer', this.#scorer.fittedState());
+    tensors['normal.embeddings'] = this.#normal;
+    if (this.#images) tensors['normal.images'] = this.#images;
+    return tensors;
+  }
+
+  /** The detector file's bytes. */
+  encode(): Buffer {
+    this.#check();
+    if (this.#bytes) return this.#bytes;
+    return tidy(() => encodeBundle(DETECTOR_BUNDLE, this.#tensors(), this.manifest));
+  }
+
+  /** Writes the detector file atomically (conventionally named detector.dmdet). */
+  async save(path: string): Promise<void> {
+    await writeFileAtomic(path, this.encode());
+  }
+
+  /**
+   * Reads a detector file. Damaged, truncated or foreign files are errors naming the file and the
+   * cause. With fuse (default true) BatchNorm is folded into the convolutions: faster scoring,
+   * scores equal to float rounding.
+   */
+  static load(path: string, opts: { fuse?: boolean; device?: Device } = {}): AnomalyDetector {
+    const { tensors, manifest, bytes } = readBundle<DetectorManifest>(path, DETECTOR_BUNDLE);
+    const owned: Module[] = [];
+    let scorer: AnomalyScorer | null = null;
+    try {
+      checkManifest(manifest, path);
+      const take = (prefix: string): Record<string, Tensor> => Object.fromEntries(
+        Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, t]) => [k.slice(prefix.length + 1), t]));
+      const m = manifest.method;
+      let net: EmbeddingNet | ConvAutoencoder;
+      let head: Head | null = null;
+      if (m.kind === 'autoencoder') {
+        net = new ConvAutoencoder(m.autoencoder);
+        owned.push(net);
+        net.loadStateDict(take('autoencoder'));
+      } else {
+        net = createEmbeddingNet(m.backbone);
+        owned.push(net);
+        const { name, ...headCfg } = m.head;
+        head = createHead(name, headCfg as { embeddingDim: number; numClasses: number });
+        owned.push(head);
+        net.loadStateDict(take('model'));
+        head.loadStateDict(take('head'));
+        scorer = createScorer(m.scorer.name, m.scorer.options, { head });
+        scorer.loadFittedState(take('scorer'));
+      }
+      const normal = tensors['normal.embeddings'];
+      if (!normal || normal.ndim !== 2 || normal.shape[0] !== manifest.neighbours.count) {
+        throw new Error(`detector: ${path} holds no normal.embeddings of ${manifest.neighbours.count} rows`);
+      }
+      const images = tensors['normal.images'] ?? null;
+      const device = opts.device ?? 'cpu';
+      for (const mod of owned) {
+        mod.eval();
+        if (device !== 'cpu') mod.to(device);
+      }
+      if ((opts.fuse ?? true) && m.kind === 'embedding') fuseConvBatchNorm(net.toChannelsLast());
+      const detector = new AnomalyDetector({ manifest, net, head, scorer, normalEmbeddings: normal, normalImages: images, device });
+      detector.#bytes = bytes;
+      const kept = new Set<Tensor>([normal, ...(images ? [images] : [])]);
+      dispose(Object.values(tensors).filter((t) => !kept.has(t)));
+      return detector;
+    } catch (e) {
+      dispose(Object.values(tensors));
+      scorer?.dispose();
+      owned.forEach((mod) => mod.dispose());
+      const message = (e as Error).message;
+      throw new Error(message.startsWith('detector:') ? message : `detector: ${path} cannot be rebuilt: ${message}`);
+    }
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#scorer?.dispose();
+    this.#modules().forEach((m) => m.dispose());
+    dispose([this.#normal, ...(this.#images ? [this.#images] : [])]);
+  }
+}
+
+function checkManifest(m: DetectorManifest, path: string): void {
+  const fail = (why: string): never => {
+    throw new Error(`detector: ${path} ${why}`);
+  };
+  if (m.format !== DETECTOR_FORMAT) fail(`has format ${JSON.stringify(m.format)}; this deepmetric reads ${DETECTOR_FORMAT}`);
+  if (!m.method || (m.method.kind !== 'embedding' && m.method.kind !== 'autoencoder')) fail(`names an unknown method ${JSON.stringify(m.method)}`);
+  checkPreprocessing(m.preprocessing, `detector: ${path}`);
+  if (typeof m.threshold?.value !== 'number') fail('holds no threshold');
+  if (!m.neighbours || !Array.isArray(m.neighbours.labels) || m.neighbours.labels.length !== m.neighbours.count) fail('has an inconsistent list of normal training images');
+  checkMetric(m.neighbours.metric, 'metric of the neighbours');
+}

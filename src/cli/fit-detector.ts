@@ -1,0 +1,158 @@
+// `deepmetric fit-detector`: from normal images (plus optional labelled reference classes) to a
+// saved detector, without anomaly images: train the method, fit the scorer on the normal training
+// images, choose the threshold on held-out normal images, write DIR/detector.dmdet.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { materializeDataset } from '../data/file-image-dataset.js';
+import type { NormalizationName } from '../data/normalization.js';
+import { loadCommandData } from './data-options.js';
+import { stratifiedSubset } from '../data/splits.js';
+import { Random } from '../data/random.js';
+import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
+import { manualSeed } from '../tensor/creation.js';
+import { HEAD_NAMES } from '../losses/registry.js';
+import { ConvAutoencoder } from '../models/conv-autoencoder.js';
+import { train } from '../train/trainer.js';
+import { trainAutoencoder } from '../anomaly/train-autoencoder.js';
+import { fitDetector, oneClassProblem, ONE_CLASS_METHODS } from '../anomaly/fit-detector.js';
+import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorManifest } from '../anomaly/anomaly-detector.js';
+import { SCORER_NAMES } from '../eval/scorers/registry.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { formatTable } from '../util/table.js';
+import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, modelSpec, trainConfig } from './experiment.js';
+import { THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
+
+const METHODS = [...HEAD_NAMES, ...ONE_CLASS_METHODS];
+
+export const fitDetectorSpec: CommandSpec = {
+  name: 'fit-detector',
+  summary: 'Fit an anomaly detector on normal images (and optional reference classes) and save it for deepmetric score',
+  usage: 'deepmetric fit-detector --data DIR --normal CLASS [options]',
+  options: {
+    normal: { type: 'list', description: 'Normal class(es), by folder name or index (required)' },
+    reference: { type: 'list', description: 'Labelled classes the head learns to tell apart from the normal ones (default: every other class with training images); never called normal' },
+    method: { type: 'string', default: 'l2softmax', choices: METHODS, description: `A head from the losses registry (needs normal + reference classes), or ${ONE_CLASS_METHODS.join(', ')} (learns from normal images alone)` },
+    score: { type: 'string', default: 'knn', choices: SCORER_NAMES, description: 'Anomaly score of the embeddings, fitted on the normal training images (ignored by the autoencoder, which scores by reconstruction error)' },
+    'score-options': { type: 'string', description: 'JSON options of the score, e.g. {"knn":{"k":10}}' },
+    ...THRESHOLD_OPTIONS,
+    'ae-lr': { type: 'number', default: 1e-3, description: 'Adam learning rate of the autoencoder' },
+    out: { type: 'string', default: 'runs/detector', description: `Output folder: detector${DETECTOR_EXTENSION}, detector.json (its manifest), checkpoints` },
+    ...TRAINING_OPTIONS,
+  },
+  examples: [
+    'deepmetric fit-detector --data photos/ --normal good --method autoencoder --epochs 30 --out runs/detector',
+    'deepmetric fit-detector --normal cat --method l2softmax --epochs 10 --max-train 10000 --out runs/cat-detector',
+  ],
+};
+
+const VALIDATION_FRACTION = 0.2;
+
+/** Held-out normal images: the normal test images, or (when the test split has none) a seeded 20% of the normal training images, removed from training. */
+function holdOutNormals(trainSet: ImageDataset, testNormal: ImageDataset, normalClassCount: number, seed: number): { train: ImageDataset; validation: ImageDataset } {
+  if (testNormal.labels.length > 0) return { train: trainSet, validation: testNormal };
+  const normalIdx = [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < normalClassCount);
+  const count = Math.round(VALIDATION_FRACTION * normalIdx.length);
+  if (count < 1 || count >= normalIdx.length) throw new UsageError(`Expected enough normal training images to hold ${VALIDATION_FRACTION * 100}% out for the threshold but received ${normalIdx.length}`);
+  const held = new Set(new Random(seed).shuffle(Int32Array.from(normalIdx)).subarray(0, count));
+  return {
+    train: subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => !held.has(i))),
+    validation: subsetDataset(trainSet, normalIdx.filter((i) => held.has(i))),
+  };
+}
+
+export interface FitDetectorResults {
+  path: string;
+  manifest: DetectorManifest;
+}
+
+/** The manifest without the per-image lists, for detector.json and the summary. */
+function manifestSummary(m: DetectorManifest): Record<string, unknown> {
+  return { ...m, neighbours: { metric: m.neighbours.metric, count: m.neighbours.count, has_names: m.neighbours.names !== null, images: m.neighbours.images } };
+}
+
+export async function fitDetectorCommand(argv: string[], o: ParsedOptions = parseOptions(fitDetectorSpec, argv)): Promise<FitDetectorResults> {
+  if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
+  const method = o.method as string;
+  const score = o.score as string;
+  const scoreOptions = parseScoreOptions({ ...o, score: [score] }, [score]);
+  const thresholdRule = thresholdRuleOf(o);
+  if (thresholdRule.tpr !== undefined) {
+    throw new UsageError('Expected --threshold-fpr (fit-detector sees no anomaly images); to choose the threshold by true-positive rate use deepmetric anomaly … --threshold-tpr T');
+  }
+  applyRuntime(o);
+  const out = resolve(o.out as string);
+  mkdirSync(out, { recursive: true });
+  const source = o.data as string | undefined;
+  const seed = o.seed as number;
+  const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const fullTrain = materializeDataset(data.train);
+  const fullTest = materializeDataset(data.test);
+
+  // Roles: the anomaly "classes" are every class neither normal nor reference; fit-detector never reads them.
+  const classes = fullTrain.classes;
+  const labelOf = (t: string): number => (classes.includes(t) || !/^\d+$/.test(t) ? classes.indexOf(t) : Number(t));
+  const normal = new Set((o.normal as string[]).map(labelOf));
+  const counts = new Array<number>(classes.length).fill(0);
+  for (const l of fullTrain.labels) counts[l]++;
+  const reference = o.reference ? new Set((o.reference as string[]).map(labelOf)) : new Set(classes.map((_, i) => i).filter((i) => !normal.has(i) && counts[i] > 0));
+  const ignored = classes.filter((_, i) => !normal.has(i) && !reference.has(i));
+  const split = splitForAnomaly(fullTrain, fullTest, { ...o, reference: (o.reference as string[] | undefined) ?? [...reference].map((l) => classes[l]), anomaly: ignored });
+  if (split.train.labels.length === 0 || counts.every((c, i) => !normal.has(i) || c === 0)) {
+    throw new UsageError(`Expected training images of the normal class(es) ${split.normalClasses.join(', ')} but received none`);
+  }
+  const subset = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
+  const testNormal = o['max-val'] && split.testNormal.labels.length > (o['max-val'] as number) ? stratifiedSubset(split.testNormal, { size: o['max-val'] as number, seed: seed + 1 }) : split.testNormal;
+  const { train: trainSet, validation } = holdOutNormals(subset, testNormal, split.normalClassCount, seed);
+  const problem = oneClassProblem(method, trainSet.classes);
+  if (problem) throw new UsageError(`Expected a method that can learn from these classes: ${problem} (--reference)`);
+  const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < split.normalClassCount));
+  const config = trainConfig(o, data);
+  const device = config.device ?? 'cpu';
+  process.stderr.write(`fit-detector: normal ${split.normalClasses.join(',')} (reference: ${split.referenceClasses.join(',') || 'none'}); ` +
+    `${method === 'autoencoder' ? fitSet.labels.length : trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting, ${validation.labels.length} held-out normal for the threshold\n`);
+
+  let detector: AnomalyDetector;
+  const common = {
+    normal: fitSet, validation, classes: trainSet.classes, normalClassCount: split.normalClassCount, referenceClasses: split.referenceClasses,
+    normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
+    resize: data.input.resize?.fit,
+  };
+  if (method === 'autoencoder') {
+    manualSeed(seed);
+    const ae = new ConvAutoencoder({ inChannels: fitSet.channels });
+    try {
+      if (device !== 'cpu') ae.to(device);
+      const r = await trainAutoencoder({ model: ae, train: fitSet, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir: join(out, 'checkpoints', 'autoencoder'), resume: o.resume as boolean });
+      if (r.history.length < config.epochs) throw new Error('fit-detector: training stopped early; run the same command with --resume');
+      detector = fitDetector({ ...common, method: { kind: 'autoencoder', autoencoder: ae } });
+    } finally {
+      ae.dispose();
+    }
+  } else {
+    const { model, head } = buildModel(o, method, trainSet.classes.length, data.input);
+    try {
+      const val = split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
+      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o, data.input) });
+      if (r.interrupted) throw new Error(`fit-detector: stopped during '${method}'; run the same command with --resume`);
+      const scorerOptions = score === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[score] ?? {};
+      detector = fitDetector({ ...common, method: { kind: 'embedding', model, backbone: modelSpec(o, data.input), head, scorer: score, scorerOptions } });
+    } finally {
+      model.dispose();
+      head.dispose();
+    }
+  }
+  try {
+    const path = join(out, `detector${DETECTOR_EXTENSION}`);
+    await detector.save(path);
+    const m = detector.manifest;
+    await writeFileAtomic(join(out, 'detector.json'), `${JSON.stringify(manifestSummary(m), null, 2)}\n`);
+    const q = m.validation.normal_score_quantiles;
+    process.stdout.write(`${formatTable([{ normal: m.normal_classes.join(','), method: method === 'autoencoder' ? 'autoencoder' : `${method} · ${score}`, n_fit: m.dataset.n_fit,
+      n_validation: m.validation.n_normal, threshold: m.threshold.value, validation_fpr: m.validation.fpr, p50: q.p50, p99: q.p99 }], { digits: 4 })}\n\n` +
+      `Wrote ${path} and detector.json. Score new images with: deepmetric score --detector ${path} IMAGES…\n`);
+    return { path, manifest: m };
+  } finally {
+    detector.dispose();
+  }
+}
