@@ -88,6 +88,9 @@ describe('loadDataset: image folders and archives', () => {
     assert.ok(near(pixel(1), COLORS.apple), `RGBA JPEG → alpha dropped: ${pixel(1)}`);
     assert.deepEqual(pixel(3), [200, 200, 200], 'grey replicated to R=G=B');
     assert.deepEqual(data.normalization, { kind: 'unit' });
+    // Each image keeps its file name (nearest-neighbour reports show them).
+    assert.equal(train.files![0], join(folder, 'train/apple/0.png'));
+    assert.equal(train.files!.length, 15);
   });
 
   it('reads the same layout from .tar, .tar.gz and .zip archives, under a top folder, identically', async () => {
@@ -103,6 +106,7 @@ describe('loadDataset: image folders and archives', () => {
       const data = await loadDataset({ source: archive, cacheDir, cache: false });
       assert.equal(data.source.kind, 'image-archive', archive);
       assertSameDataset(data.train, folderData.train);
+      assert.equal(data.train.files![0], `${archive}:fruit/train/apple/0.png`);
       assertSameDataset(data.test, folderData.test);
     }
   });
@@ -128,6 +132,7 @@ describe('loadDataset: image folders and archives', () => {
     assertSameDataset(first.test, uncached.test);
     const streamed = await loadDataset({ source: folder, cacheDir: join(dir, 'cache-stream'), stream: true });
     assert.ok(isFileImageDataset(streamed.train) && isFileImageDataset(streamed.test));
+    assert.deepEqual(streamed.test.files, first.test.files);
     assertSameDataset(streamed.train, first.train);
     assertSameDataset(streamed.test, first.test);
     const auto = await loadDataset({ source: folder, cacheDir: join(dir, 'cache-stream'), memoryLimitBytes: 100 });
