@@ -39,4 +39,6 @@ export { DepthMahalanobis } from './anomaly/depth-mahalanobis.js';
 export { FlipAveraged } from './anomaly/flip-averaged.js';
 export { holdOutNormals } from './anomaly/normal-holdout.js';
 export { aggregateSeeds, type SeedRow, type SeedSummary } from './anomaly/seeds.js';
+export * as distances from './distances/index.js';
+export { TorchError, UsageError, DataFileError, TrainingDivergedError } from './errors.js';
 export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';

@@ -8,7 +8,7 @@ import { Linear } from '../nn/linear.js';
 import { crossEntropy } from '../nn/functional.js';
 import { checkInt } from '../tensor/checks.js';
 import { ClassificationHead } from './classification-head.js';
-import { checkEmbeddings, checkLabels } from './checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 import { ROTATION_COUNT } from '../anomaly/rotation/rotate.js';
 
 export interface RotationHeadConfig {
@@ -37,14 +37,14 @@ export class RotationHead extends ClassificationHead {
   }
 
   override logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, 'rotation.logits');
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, 'rotation.logits');
     return tidy(() => this.fc.forward(this.hiddenLayer ? this.hiddenLayer.forward(embeddings).relu() : embeddings));
   }
 
   /** Cross-entropy of each row's rotation label 0…3. */
   lossTerms(embeddings: Tensor, labels: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, 'rotation.loss');
-    checkLabels(labels, embeddings.shape[0], 'rotation.loss', ROTATION_COUNT);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, 'rotation.loss');
+    checkLabels(labels, 'labels', embeddings.shape[0], ROTATION_COUNT, 'rotation.loss');
     return tidy(() => crossEntropy(this.logits(embeddings), labels, { reduction: 'none' }));
   }
 

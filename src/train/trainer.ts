@@ -19,6 +19,7 @@ import type { AugmentOptions } from '../data/transforms.js';
 import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
+import { TrainingDivergedError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { ChanceWatch, backboneBnMomentum } from './chance-warning.js';
 import { PreciseBatchNorm } from './precise-bn.js';
@@ -115,7 +116,7 @@ export interface TrainRun {
 const CENTROID_REFERENCE_SIZE = 5000;
 
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
-export class TrainingDivergedError extends Error {}
+export { TrainingDivergedError } from '../errors.js';
 
 interface Progress {
   stepInEpoch: number;

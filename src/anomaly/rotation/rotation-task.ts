@@ -6,7 +6,7 @@
 //   with their rotation labels, and the class labels are ignored.
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
-import { checkPositive } from '../../losses/checks.js';
+import { checkPositive } from '../../tensor/checks.js';
 import { RotationHead } from '../../losses/rotation-head.js';
 import type { BatchTask, BatchTaskStep } from '../../train/batch-task.js';
 import { rotationBatch } from './rotate.js';
