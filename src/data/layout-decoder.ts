@@ -100,7 +100,9 @@ export async function decodeLayout(
 ): Promise<{ plan: LayoutPlan; datasets: Map<'train' | 'test', ImageDataset> }> {
   const plan = planLayout(layout);
   const slots = new Map<string, { split: number; index: number }>();
-  plan.splits.forEach((split, s) => split.entries.forEach((entry, index) => slots.set(entry.path, { split: s, index })));
+  for (const [s, split] of plan.splits.entries()) {
+    for (const [index, entry] of split.entries.entries()) slots.set(entry.path, { split: s, index });
+  }
   let shape: Shape | undefined;
   let sinks: Promise<SplitSink[]> | undefined;
   // Each image's name, as errors and nearest-neighbour reports show it.

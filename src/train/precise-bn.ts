@@ -46,7 +46,7 @@ export function recalibrateBatchNorm(model: Module, data: AnyImageDataset, o: { 
       }
     });
   } finally {
-    layers.forEach((layer, i) => (layer.momentum = momenta[i]));
+    for (const [i, layer] of layers.entries()) layer.momentum = momenta[i];
   }
   return layers.length;
 }
