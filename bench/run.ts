@@ -19,6 +19,7 @@ import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
 import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
+import type { StreamingResult } from './streaming.js';
 import { onnxBenchmark } from './onnx.js';
 import { detectorBench } from './detector.js';
 import { writeCifarBinary } from './cifar-binary.js';
@@ -204,9 +205,13 @@ async function main(): Promise<void> {
   const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
   log('autoencoder training step (batch 128)…');
   const autoencoder = autoencoderBench({ quick });
+  const streamImages = quick ? 20000 : 100000;
+  log(`streaming ${streamImages} 64×64 images from a cache file…`);
+  // Its own process, so the RSS measured is the streaming loader's alone.
+  const streaming = JSON.parse(execFileSync(process.execPath, [join('dist', 'bench', 'streaming.js'), '--images', String(streamImages), '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as StreamingResult;
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder, streaming,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -222,6 +227,8 @@ async function main(): Promise<void> {
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
     { benchmark: `score ${det.score.files} JPEG files with a detector, img/s`, ours: f(det.score.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 2000' },
     { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
+    { benchmark: `streaming ${streaming.images} 64×64 from cache, img/s`, ours: f(streaming.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 5000' },
+    { benchmark: '  its peak RSS, MB', ours: f(streaming.rss_peak_mb, 0), pytorch: '', ratio: '', goal: '< 1024' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
     { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },

@@ -41,3 +41,4 @@ export { holdOutNormals } from './anomaly/normal-holdout.js';
 export { aggregateSeeds, type SeedRow, type SeedSummary } from './anomaly/seeds.js';
 export * as distances from './distances/index.js';
 export { TorchError, UsageError, DataFileError, TrainingDivergedError } from './errors.js';
+export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';

@@ -2,6 +2,7 @@
 // held-out normals for score fusion, flip test-time averaging, features at several depths, seeds —
 // and the helpers that wire them to the library. Kept apart from anomaly.ts so the protocol file
 // only calls in.
+import type { DatasetInput } from '../data/load-dataset.js';
 import { manualSeed } from '../tensor/creation.js';
 import { createEmbeddingNet } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
@@ -63,9 +64,9 @@ export function auxiliaryRotation(o: ParsedOptions, model: EmbeddingNet): { task
 }
 
 /** The one-class rotation model: the backbone seeded as every head's, a RotationHead as its only head. */
-export function buildOneClassRotation(o: ParsedOptions): { model: EmbeddingNet; head: RotationHead; task: BatchTask } {
+export function buildOneClassRotation(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: RotationHead; task: BatchTask } {
   manualSeed(o.seed as number);
-  const model = createEmbeddingNet(modelSpec(o));
+  const model = createEmbeddingNet(modelSpec(o, input));
   const head = new RotationHead({ embeddingDim: model.embeddingDim });
   if (o.device !== 'cpu') {
     model.to(o.device as 'cuda');

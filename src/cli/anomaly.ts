@@ -3,7 +3,9 @@
 // of the normal training images only, and the test images of the normal and anomaly classes are
 // scored. Optionally the convolutional autoencoder baseline is scored by reconstruction error.
 import { join, resolve } from 'node:path';
-import { loadCifar10 } from '../data/cifar10.js';
+import { materializeDataset } from '../data/file-image-dataset.js';
+import type { NormalizationName } from '../data/normalization.js';
+import { loadCommandData } from './data-options.js';
 import { anomalySplit, stratifiedSubset, type AnomalySplit, type ClassRef } from '../data/splits.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
 import { createScorer, HEAD_SCORER_NAMES, SCORER_NAMES } from '../eval/scorers/registry.js';
@@ -267,7 +269,9 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out } = plan;
   const source = o.data as string | undefined;
   const seed = o.seed as number;
-  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both', maxImagePixels: o['max-image-pixels'] as number | undefined });
+  const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const fullTrain = materializeDataset(data.train);
+  const fullTest = materializeDataset(data.test);
   const split = splitForAnomaly(fullTrain, fullTest, o);
   if (split.anomalyClasses.length === 0) {
     throw new UsageError(o.anomaly ? 'Expected --anomaly classes with test images but received none'
@@ -297,7 +301,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const { testNormal, testAnomaly } = split;
   if (testNormal.labels.length === 0) throw new UsageError(`Expected test images of the normal class(es) ${split.normalClasses.join(', ')} to score and to choose the threshold on but received none`);
   checkScorersFit(scores, scoreOptions, fitSet);
-  const config = trainConfig(o);
+  const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
   process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
@@ -316,6 +320,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     const detector = fitDetector({
       method, normal: fitSet, validation: testNormal, anomalies: testAnomaly, classes: trainSet.classes, normalClassCount: split.normalClassCount,
       referenceClasses: split.referenceClasses, normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
+      resize: data.input.resize?.fit,
     });
     best?.detector.dispose();
     best = { auroc, head, score, detector };
@@ -329,13 +334,13 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
         interrupted = true;
         break;
       }
-      const oneClass = name === ONE_CLASS_ROTATION ? buildOneClassRotation(o) : null;
-      const { model, head } = oneClass ?? buildModel(o, name, trainSet.classes.length);
+      const oneClass = name === ONE_CLASS_ROTATION ? buildOneClassRotation(o, data.input) : null;
+      const { model, head } = oneClass ?? buildModel(o, name, trainSet.classes.length, data.input);
       const aux = oneClass ? null : auxiliaryRotation(o, model);
       try {
         await loadPretrainedWeights(o, model);
         const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
-          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), task: oneClass?.task ?? aux?.task, signal: stop });
+          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: stop });
         if (r.interrupted) {
           process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
           interrupted = true;
@@ -371,7 +376,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
         const top = oneClass ? undefined : [...evaluation.rows].sort((a, b) => b.metrics.auroc - a.metrics.auroc)[0];
         if (top) {
           offer(top.metrics.auroc, name, top.score, {
-            kind: 'embedding', model, backbone: modelSpec(o), head,
+            kind: 'embedding', model, backbone: modelSpec(o, data.input), head,
             scorer: top.score, scorerOptions: top.score === 'normal-prob' || top.score === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[top.score] ?? {},
           });
         }

@@ -30,7 +30,7 @@ export const compareSpec: CommandSpec = {
     'deepmetric compare --epochs 3 --max-train 10000',
     'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
     'deepmetric compare --nproc 2 --epochs 15   # two data-parallel worker processes, one core each',
-    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000   # the seed\'s full budget',
+    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000 --bn-momentum 0.001 --precise-bn 0   # the seed\'s full budget, Keras\'s BatchNorm',
   ],
 };
 
@@ -86,20 +86,21 @@ async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParall
   const root = !dp || dp.isRoot;
   if (root) process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
   const data = await loadExperimentData(o);
-  const config = trainConfig(o);
+  const config = trainConfig(o, data.dataset);
   if (!dp || dp.isRoot) process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];
   const stop = commandInterrupt.signal;
   commandInterrupt.beginStoppableWork();
   for (const name of heads) {
-    if (stop.aborted) break;
-    const { model, head } = buildModel(o, name, data.train.classes.length);
+    // distributed: ranks stop together through the votes inside train(), never on their own signal
+    if (!dp && stop.aborted) break;
+    const { model, head } = buildModel(o, name, data.train.classes.length, data.dataset.input);
     try {
       await loadPretrainedWeights(o, model);
-      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o), distributed: dp, signal: stop });
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.dataset.input), distributed: dp, signal: stop });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
-      if (r.interrupted || stop.aborted) {
+      if (r.interrupted || (!dp && stop.aborted)) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
         break;
       }

@@ -15,6 +15,8 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import { fuseConvBatchNorm } from '../nn/fuse.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { loadSplit } from './split-data.js';
+import { DATA_OPTIONS } from './data-options.js';
+import { parseImageSize, type DatasetInput } from '../data/load-dataset.js';
 import { prepareOutputFolder } from '../util/output-lock.js';
 
 export const embedSpec: CommandSpec = {
@@ -25,12 +27,10 @@ export const embedSpec: CommandSpec = {
     weights: { type: 'string', description: 'Instead of --checkpoint: embed with pretrained weights as they are (with --backbone, and --alpha for Keras files); see docs/pretrained.md' },
     backbone: TRAINING_OPTIONS.backbone,
     alpha: TRAINING_OPTIONS.alpha,
-    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: 'Which split to embed' },
+    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: "Which split to embed ('test' = the held-out images: test/, t10k, or the --val-fraction split)" },
     max: { type: 'number', integer: true, min: 1, description: 'Embed a stratified subset of N images' },
     out: { type: 'string', default: 'embeddings.safetensors', description: "Output file: .safetensors (tensors 'embeddings' and 'labels', class names in metadata) or .npy (then <name>.labels.npy too)" },
-    data: TRAINING_OPTIONS.data,
-    'cache-dir': TRAINING_OPTIONS['cache-dir'],
-    'max-image-pixels': TRAINING_OPTIONS['max-image-pixels'],
+    ...DATA_OPTIONS,
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
   },
@@ -48,9 +48,9 @@ export async function embedCommand(argv: string[]): Promise<void> {
   if (!/\.(safetensors|npy)$/.test(out)) throw new UsageError(`Expected --out ending in .safetensors or .npy but received '${o.out}'`);
   prepareOutputFolder(dirname(out), '--out');
   applyRuntime({ ...o, device: 'cpu' });
-  const trained = o.checkpoint ? loadTrainedModel(resolve(o.checkpoint as string), { fuse: true }) : await pretrainedModel(o.backbone as string, o.alpha as number, resolve(o.weights as string), o['image-size'] as number | undefined);
+  const trained = o.checkpoint ? loadTrainedModel(resolve(o.checkpoint as string), { fuse: true }) : await pretrainedModel(o.backbone as string, o.alpha as number, resolve(o.weights as string), o['image-size'] ? parseImageSize(o['image-size'] as string).height : undefined);
   try {
-    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined, trained.config.input);
     tidy(() => {
       const embeddings = embedDataset(trained.model, data, { norm: trained.config.normalization });
       const labels = tensor(data.labels);
@@ -68,7 +68,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
 }
 
 /** A backbone with pretrained weights, pooled, in eval mode, with the input scaling its weights expect. */
-async function pretrainedModel(backbone: string, alpha: number, weights: string, inputSize = 224): Promise<{ model: EmbeddingNet; config: { normalization: InputNormalization }; dispose(): void }> {
+async function pretrainedModel(backbone: string, alpha: number, weights: string, inputSize = 224): Promise<{ model: EmbeddingNet; config: { normalization: InputNormalization; input?: DatasetInput }; dispose(): void }> {
   const model = createEmbeddingNet({ name: backbone, alpha, inputSize });
   try {
     const r = await loadWeights(model, weights);

@@ -1,11 +1,11 @@
 // What the training commands share: loading the data, building backbone + head, the train config.
 import { resolve } from 'node:path';
-import type { ImageDataset } from '../data/dataset.js';
-import { loadCifar10 } from '../data/cifar10.js';
 import { stratifiedSubset } from '../data/splits.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { DatasetInput, LoadedDataset } from '../data/load-dataset.js';
+import { NORMALIZATIONS, type NormalizationName } from '../data/normalization.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
 import { CIFAR10_AUGMENT } from '../data/transforms.js';
-import { DEFAULT_MAX_IMAGE_PIXELS } from '../data/image-decode.js';
 import { createEmbeddingNet, BACKBONES, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { createHead, HEAD_NAMES } from '../losses/registry.js';
@@ -16,15 +16,15 @@ import { checkDevice } from '../tensor/device.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { loadWeights, weightsNormalization } from '../weights/load-weights.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
+import { DATA_OPTIONS, loadCommandData, sourceLabel } from './data-options.js';
 
 /** Options every training command takes; defaults are the seed experiment's. */
 export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
-  data: { type: 'string', env: 'DEEPMETRIC_CIFAR10', description: 'CIFAR-10 source: official URL, cifar-10-binary.tar.gz, cifar-10-batches-bin/, or an image-folder archive/folder with train/<class>/ and test/<class>/ (default: ../shared/datasets/cifar10-jpeg.tar.gz when present, else the official URL)' },
-  'cache-dir': { type: 'string', env: 'DEEPMETRIC_CACHE', description: 'Where downloads and decoded datasets are cached (default .cache/deepmetric)' },
-  'max-image-pixels': { type: 'number', integer: true, min: 1, default: DEFAULT_MAX_IMAGE_PIXELS, description: 'Refuse images with more pixels (width × height) than this, before decoding them: a small file can hold a huge image' },
+  ...DATA_OPTIONS,
   backbone: { type: 'string', default: 'mobilenetv2', choices: BACKBONES, description: 'Backbone network' },
   alpha: { type: 'number', default: 0.5, description: 'MobileNetV2 width multiplier' },
-  'bn-momentum': { type: 'number', description: "MobileNetV2 BatchNorm momentum, PyTorch convention (default Keras's 0.999, i.e. 0.001; 0.01-0.1 settles faster in short runs)" },
+  'bn-momentum': { type: 'number', default: 0.01, description: "MobileNetV2 BatchNorm momentum in PyTorch's convention (running = (1−m)·running + m·batch): 0.01 = Keras momentum 0.99; 0.001 is Keras's exact 0.999 (with --precise-bn 0 for the 1000-epoch reproduction; its moving averages need ≈ 20 CIFAR-10 epochs)" },
+  'precise-bn': { type: 'number', integer: true, min: 0, default: 2048, description: "Before each validation, recompute BatchNorm statistics as the average over N training images (precise BN; changes evaluation only, never training). 0 keeps the moving averages, as Keras does" },
   'projection-dim': { type: 'number', integer: true, min: 1, description: 'Add a linear projection to this embedding size' },
   epochs: { type: 'number', integer: true, min: 0, default: 10, description: 'Training epochs; 0 = no training: the (pretrained) backbone embeds as it is, validated once and checkpointed' },
   'batch-size': { type: 'number', integer: true, min: 2, default: 128, description: 'Images per batch' },
@@ -35,7 +35,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   'warmup-epochs': { type: 'number', min: 0, default: 0, description: 'Linear warm-up epochs' },
   augment: { type: 'boolean', default: false, description: 'Random crop (pad 4) and horizontal flip' },
   cutout: { type: 'number', integer: true, min: 0, default: 0, description: 'With --augment, also cut out a square of this size' },
-  normalize: { type: 'string', default: 'unit', choices: ['unit', 'standard'], description: "Input scaling: 'unit' = pixels/255 (the seed's), 'standard' = per-channel mean/std" },
+  normalize: { type: 'string', default: 'unit', choices: NORMALIZATIONS, description: "Input scaling, stored with the model: 'unit' (= 'none') pixels/255, the seed's; 'standard' per-channel mean/std of the training split (CIFAR-10's published values for CIFAR-10); 'cifar10' or 'imagenet' fixed mean/std" },
   'max-train': { type: 'number', integer: true, min: 10, description: 'Train on a stratified subset of N training images' },
   'max-val': { type: 'number', integer: true, min: 10, description: 'Validate on a stratified subset of N test images' },
   'early-stop': { type: 'number', integer: true, min: 1, description: 'Stop after N epochs without validation improvement' },
@@ -51,9 +51,11 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export interface ExperimentData {
-  train: ImageDataset;
-  val: ImageDataset;
+  train: AnyImageDataset;
+  val: AnyImageDataset;
   source: string;
+  /** Everything loadDataset returned (class names per split, normalization, input shape). */
+  dataset: LoadedDataset;
 }
 
 export function applyRuntime(o: ParsedOptions): void {
@@ -62,19 +64,20 @@ export function applyRuntime(o: ParsedOptions): void {
 }
 
 export async function loadExperimentData(o: ParsedOptions): Promise<ExperimentData> {
-  const source = o.data as string | undefined;
-  const { train, test } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both', maxImagePixels: o['max-image-pixels'] as number | undefined });
+  const dataset = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const { train, test } = dataset;
   const seed = o.seed as number;
-  checkTrainingClasses(train, test, source ?? 'the default data');
+  checkTrainingClasses(train, test, o.data ? resolve(o.data as string) : 'the default data');
   return {
     train: o['max-train'] ? stratifiedSubset(train, { size: checkSubsetSize(o, 'max-train', train, 'training'), seed }) : train,
     val: o['max-val'] ? stratifiedSubset(test, { size: checkSubsetSize(o, 'max-val', test, 'test'), seed: seed + 1 }) : test,
-    source: source ? resolve(source) : 'default',
+    source: sourceLabel(o),
+    dataset,
   };
 }
 
 /** --max-train/--max-val must not ask for more images than the split has. */
-export function checkSubsetSize(o: ParsedOptions, flag: string, data: ImageDataset, split: string): number {
+export function checkSubsetSize(o: ParsedOptions, flag: string, data: Pick<AnyImageDataset, 'labels'>, split: string): number {
   const size = o[flag] as number;
   if (size > data.labels.length) throw new UsageError(`Expected --${flag} at most the ${data.labels.length} ${split} images of the data but received ${size}`);
   return size;
@@ -84,8 +87,8 @@ export function checkSubsetSize(o: ParsedOptions, flag: string, data: ImageDatas
  * A classifier needs two classes or more, and validation classes it was trained on: a test class
  * without training images could never be predicted (train/ and test/ folders with different classes).
  */
-export function checkTrainingClasses(train: ImageDataset, test: ImageDataset, source: string): void {
-  const counts = (d: ImageDataset): number[] => {
+export function checkTrainingClasses(train: Pick<AnyImageDataset, 'labels' | 'classes'>, test: Pick<AnyImageDataset, 'labels' | 'classes'>, source: string): void {
+  const counts = (d: Pick<AnyImageDataset, 'labels' | 'classes'>): number[] => {
     const c = new Array<number>(d.classes.length).fill(0);
     for (const l of d.labels) c[l]++;
     return c;
@@ -133,9 +136,12 @@ export function checkHeadNames(names: string[]): void {
   if (twice) throw new UsageError(`Expected each head once in --heads but received '${twice}' twice`);
 }
 
-export function modelSpec(o: ParsedOptions): BackboneSpec {
-  return { name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined,
-    ...(o['image-size'] !== undefined ? { inputSize: o['image-size'] as number } : {}) };
+/** With the data's input, the model takes its channels (and MobileNetV2 its size, for Keras's padding rule). */
+export function modelSpec(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): BackboneSpec {
+  return {
+    name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined,
+    ...(input ? { inChannels: input.channels, inputSize: input.height } : {}),
+  };
 }
 
 /** With --weights, loads the pretrained weights into the model's backbone (its top, if the file has one, left out). */
@@ -148,9 +154,9 @@ export async function loadPretrainedWeights(o: ParsedOptions, model: EmbeddingNe
 }
 
 /** A fresh backbone + head, initialised from the seed so that every head starts from the same backbone. */
-export function buildModel(o: ParsedOptions, headName: string, numClasses: number): { model: EmbeddingNet; head: Head } {
+export function buildModel(o: ParsedOptions, headName: string, numClasses: number, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: Head } {
   manualSeed(o.seed as number);
-  const model = createEmbeddingNet(modelSpec(o));
+  const model = createEmbeddingNet(modelSpec(o, input));
   const headOpts = parseHeadOptions(o)[headName] ?? {};
   const head = createHead(headName, { embeddingDim: model.embeddingDim, numClasses, ...headOpts });
   if (o.device !== 'cpu') {
@@ -160,7 +166,8 @@ export function buildModel(o: ParsedOptions, headName: string, numClasses: numbe
   return { model, head };
 }
 
-export function trainConfig(o: ParsedOptions): TrainConfig {
+/** With the loaded data, its normalization and input description are recorded in the config (and so in checkpoints). */
+export function trainConfig(o: ParsedOptions, data?: LoadedDataset): TrainConfig {
   const opt = o.optimizer as string;
   const augment = o.augment ? { ...CIFAR10_AUGMENT, ...(o.cutout ? { cutoutSize: o.cutout as number } : {}) } : null;
   return {
@@ -178,7 +185,10 @@ export function trainConfig(o: ParsedOptions): TrainConfig {
     seed: o.seed as number,
     augment,
     // Pretrained weights expect the scaling they were trained with, unless --normalize chooses otherwise.
-    normalization: o.weights && o.normalize === 'unit' ? weightsNormalization(resolve(o.weights as string)) : o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
+    normalization: o.weights && o.normalize === 'unit' ? weightsNormalization(resolve(o.weights as string))
+      : data ? data.normalization : o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
+    ...(data ? { input: data.input } : {}),
+    preciseBn: o['precise-bn'] as number | undefined,
     earlyStopping: o['early-stop'] ? { patience: o['early-stop'] as number } : null,
     device: o.device as 'cpu',
     weights: o.weights ? resolve(o.weights as string) : null,

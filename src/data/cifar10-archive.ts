@@ -29,6 +29,7 @@ export async function readCifar10Archive(
   };
   // Entries nobody reads (the other split's images, stray files) are streamed past, not buffered.
   for await (const entry of readTarFile(file, { select: ({ path }) => wanted(path) })) {
+    if (entry.skipped) continue;
     const parts = entry.path.split('/').filter((part) => part !== '');
     if (entry.type === 'directory') {
       // <split>/<class>/ folders are remembered so an empty one is reported.

@@ -17,8 +17,10 @@ export interface TarEntry {
   path: string;
   type: 'file' | 'directory' | 'other';
   size: number;
-  /** Contents of a file entry; empty for other types. */
+  /** Contents of a file entry; empty for other types and for file entries a `select` option skipped. */
   data: Buffer;
+  /** True for a file entry whose contents were skipped (not selected): `data` is empty. */
+  skipped?: boolean;
 }
 
 /** Hands out exactly n bytes at a time from a stream of chunks of any size. */
@@ -159,12 +161,21 @@ const MAX_METADATA_ENTRY_BYTES = 1024 * 1024;
 
 export interface TarReadOptions {
   /**
-   * Which file entries to read. The others are skipped without buffering (a huge entry the
-   * caller does not want costs only the time to stream past it) and are not yielded.
+   * Which file entries to read. The others are streamed past without being buffered (a huge entry
+   * the caller does not want costs only the time to read past it) and yielded with `skipped` set
+   * and empty `data`, so listings still see them.
    */
   select?: (entry: { path: string; size: number }) => boolean;
   /** File entries larger than this are refused before being read (default DEFAULT_MAX_TAR_ENTRY_BYTES). */
   maxEntryBytes?: number;
+}
+
+/** Refuses a file entry over the cap before any of it is read; shared with the zip reader. */
+export function checkEntrySize(file: string, path: string, size: number, maxEntryBytes = DEFAULT_MAX_TAR_ENTRY_BYTES): void {
+  if (size > maxEntryBytes) {
+    throw new DataFileError(file, `entry ${path} is ${formatBytes(size)}, over the limit of ${formatBytes(maxEntryBytes)} for one entry ` +
+      '(an archive bomb, or a file that does not belong in a dataset archive)');
+  }
 }
 
 const formatBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
@@ -253,12 +264,10 @@ export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: strin
     }
     if (options.select && !options.select({ path: entryPath, size })) {
       await skipBody();
+      yield { path: entryPath, type, size, data: Buffer.alloc(0), skipped: true };
       continue;
     }
-    if (size > maxEntryBytes) {
-      throw new DataFileError(file, `entry ${entryPath} is ${formatBytes(size)}, over the limit of ${formatBytes(maxEntryBytes)} for one entry ` +
-        '(an archive bomb, or a file that does not belong in a dataset archive)');
-    }
+    checkEntrySize(file, entryPath, size, maxEntryBytes);
     yield { path: entryPath, type, size, data: await readBody() };
   }
 }

@@ -11,7 +11,8 @@ import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/sch
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { DatasetInput } from '../data/load-dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
@@ -19,6 +20,8 @@ import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch
 import { evaluate } from './evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { runTrainingLoop, type EpochProgress } from './training-loop.js';
+import { ChanceWatch, backboneBnMomentum } from './chance-warning.js';
+import { PreciseBatchNorm } from './precise-bn.js';
 import type { BatchTask } from './batch-task.js';
 import type { Module } from '../nn/module.js';
 import { ShuffledBatchSampler } from '../data/batch-sampler.js';
@@ -44,6 +47,13 @@ export interface TrainConfig {
   seed: number;
   augment?: AugmentOptions | null;
   normalization: InputNormalization;
+  /**
+   * Before each validation, recompute BatchNorm statistics as the plain average over this many
+   * training images (precise BN, src/train/precise-bn.ts); 0 or absent keeps the moving averages.
+   */
+  preciseBn?: number;
+  /** The images the model takes (size, channels, resize) and how validation was split off; eval and embed reuse it. */
+  input?: DatasetInput;
   /** Stop when validation accuracy has not improved by minDelta for patience epochs. */
   earlyStopping?: { patience: number; minDelta?: number } | null;
   device?: Device;
@@ -81,8 +91,9 @@ export interface TrainResult {
 export interface TrainRun {
   model: EmbeddingNet;
   head: Head;
-  train: ImageDataset;
-  val: ImageDataset;
+  /** In memory, or file-backed (read batch by batch from a dataset cache). */
+  train: AnyImageDataset;
+  val: AnyImageDataset;
   config: TrainConfig;
   /** Checkpoints go here: last.ckpt (every epoch, and on interrupt) and best.ckpt. */
   dir: string;
@@ -176,6 +187,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     const loader = new DataLoader(run.train, dp ? { ...loaderOptions, seed: dp.augmentSeed(c.seed), sampler: dp.shard(new ShuffledBatchSampler(run.train.labels.length, loaderOptions)) } : loaderOptions);
     const partial = extra.partial;
     extra.partial = undefined;
+    const preciseBn = new PreciseBatchNorm(run.train, c.preciseBn, c.seed);
+    const chanceWatch = new ChanceWatch({ label, log, valLabels: run.val.labels, classCount: run.train.classes.length, bnMomentum: backboneBnMomentum(run.modelSpec), preciseBn: c.preciseBn });
     const result = await runTrainingLoop({
       label, epochs: c.epochs, data: loader, optimizer: opt, modules, batchSize: c.batchSize,
       start: { epoch: startEpoch, partial },
@@ -211,6 +224,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
             return { stop: extra.stoppedEarly };
           }
           const t0 = performance.now();
+          preciseBn.apply(model, { norm: c.normalization, device, batchSize: c.batchSize });
           const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
           const record: EpochRecord = {
             epoch: epoch + 1,
@@ -239,6 +253,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
             (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
             ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
             ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          chanceWatch.afterEpoch(record, p.seen);
           if (dp) await dp.shareFromRoot(extra.stoppedEarly ?? false); // distributed: release the other ranks
           return { stop: extra.stoppedEarly };
         },

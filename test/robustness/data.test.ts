@@ -11,6 +11,7 @@ import { badInput, runCli, tempDir } from './bad-input.js';
 import { injectEnospc, tinyFilesystem } from './full-disk.js';
 import { writeColourFolder, writeSyntheticFolder } from '../cli/synthetic-folder.js';
 import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadDataset } from '../../src/data/load-dataset.js';
 import { compareCommand } from '../../src/cli/compare.js';
 import { UsageError } from '../../src/cli/args.js';
 
@@ -167,6 +168,30 @@ badInput('data/cache-disk-full', 'a full cache disk is a warning; the dataset is
     assert.equal(test.labels.length, 12);
     await new Promise((resolve) => setImmediate(resolve));
     assert.ok(warnings.some((w) => /cannot write dataset cache \(.*ENOSPC.*\); continuing with the dataset in memory/.test(w)), warnings.join('\n'));
+    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
+  } finally {
+    process.removeListener('warning', onWarning);
+    restore();
+    tiny?.dispose();
+  }
+});
+
+badInput('data/cache-disk-full-decoding', 'a cache disk that fills while images are decoded into it: a warning, then the dataset from memory', async (t) => {
+  const folder = join(root, 'enospc');
+  await writeSyntheticFolder(folder, { train: 8, test: 4 }, 8);
+  const tiny = tinyFilesystem(join(root, 'tiny2'), 16);
+  const cacheDir = tiny?.path ?? join(root, 'enospc-cache2');
+  const restore = tiny ? () => {} : injectEnospc('.dmcache');
+  t.diagnostic(tiny ? 'ENOSPC from a 16 KiB tmpfs' : 'ENOSPC injected into the cache writes');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const loaded = await loadDataset({ source: folder, cacheDir, imageSize: 16 });
+    assert.equal(loaded.train.labels.length, 24);
+    assert.equal(loaded.test.labels.length, 12);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(warnings.some((w) => /cannot (write|create) dataset cache \(.*ENOSPC.*\); decoding into memory instead/.test(w)), warnings.join('\n'));
     assert.deepEqual(readdirSync(cacheDir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
   } finally {
     process.removeListener('warning', onWarning);
