@@ -4,18 +4,23 @@
 //   node bench/deps/charts.mjs [--rounds 7] [--out /tmp/deps-eval/charts]
 //
 // Set-up (scratch install, build) at the top of bench/deps/common.mjs. Writes <name>.project.png
-// and <name>.vega.png (+ .svg) for each chart into --out, and prints render times (median, min–max
-// over the rounds; the two renderers alternate within each round because the machine is shared).
+// and <name>.vega.png (+ .svg) for each chart into --out, and <name>.compare.png with the two side
+// by side (project left). Prints render times (median, min–max over the rounds; the two renderers
+// alternate within each round because the machine is shared) and the time a fresh process takes
+// to import each renderer (what every CLI command that draws a chart pays once).
 //
 // Data: the line chart uses the committed seed run (docs/results/seed/results.json). The ROC,
 // histogram and scatter inputs are not stored in any results file, so they are drawn with a fixed
 // seed in the shape of the committed anomaly run (docs/results/anomaly-convnet/anomaly.json):
 // 18 rows of 1000 normal + 1000 anomaly scores, each row at the AUROC reported there (binormal
 // scores), and three 1000-point embedding clouds.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { normal, probit, projectImport, REPO, rng, scratchImport, spread } from './common.mjs';
+import { DIST, EVAL_DIR, normal, probit, projectImport, REPO, rng, scratchImport, spread } from './common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -205,6 +210,18 @@ for (const [key, { svg, png }] of Object.entries(last)) {
   writeFileSync(join(OUT, `${key}.svg`), svg);
   writeFileSync(join(OUT, `${key}.png`), png);
 }
+// Side by side (project left, vega right), palette PNG to stay small in docs/dependencies/.
+const sharp = (await import('sharp')).default;
+for (const n of names) {
+  const left = last[`${n}.project`].png;
+  const right = last[`${n}.vega`].png;
+  const [a, b] = await Promise.all([sharp(left).metadata(), sharp(right).metadata()]);
+  const gap = 16;
+  await sharp({ create: { width: a.width + gap + b.width, height: Math.max(a.height, b.height), channels: 3, background: '#ffffff' } })
+    .composite([{ input: left, left: 0, top: 0 }, { input: right, left: a.width + gap, top: 0 }])
+    .png({ palette: true, colours: 256, dither: 0, compressionLevel: 9 })
+    .toFile(join(OUT, `${n}.compare.png`));
+}
 
 console.log(`rounds: ${ROUNDS}; times in ms, median (min–max); files in ${OUT}`);
 console.log('chart      | project SVG      | vega-lite+vega SVG | project SVG→PNG   | vega SVG→PNG      | SVG bytes project / vega');
@@ -213,3 +230,21 @@ for (const n of names) {
   const bytes = `${last[`${n}.project`].svg.length} / ${last[`${n}.vega`].svg.length}`;
   console.log(`${n.padEnd(10)} | ${spread(t.project).padEnd(16)} | ${spread(t.vega).padEnd(18)} | ${spread(t.projectPng).padEnd(17)} | ${spread(t.vegaPng).padEnd(17)} | ${bytes}`);
 }
+
+// Import cost in a fresh process, alternating the two; the child reports its own import time.
+const resolveScratch = (name) => pathToFileURL(createRequire(join(EVAL_DIR, 'package.json')).resolve(name)).href;
+const importers = {
+  'project src/report': [pathToFileURL(join(DIST, 'src/report/index.js')).href],
+  'vega + vega-lite': [resolveScratch('vega'), resolveScratch('vega-lite')],
+};
+const importTimes = Object.fromEntries(Object.keys(importers).map((k) => [k, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = Object.keys(importers);
+  if (round % 2) order.reverse();
+  for (const name of order) {
+    const code = `const t = performance.now(); ${importers[name].map((u) => `await import(${JSON.stringify(u)});`).join(' ')} console.log(performance.now() - t);`;
+    importTimes[name].push(Number(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' })));
+  }
+}
+console.log('\nimport in a fresh process, ms median (min–max):');
+for (const [name, t] of Object.entries(importTimes)) console.log(`  ${name.padEnd(20)} ${spread(t)}`);

@@ -3,11 +3,18 @@
 //
 //   node bench/deps/tar.mjs [--rounds 5] [--file /work/shared/datasets/cifar10-jpeg.tar.gz]
 //
+// Then builds a small hostile archive with python3's tarfile (entries "../escape.txt",
+// "/absolute.txt", a symlink to /etc/passwd, a hard link, and a normal file) and prints what each
+// reader yields for it, and what node-tar's extract (tar.x) writes to disk from it.
+//
 // Set-up (scratch install, build) at the top of bench/deps/common.mjs. The two readers alternate
 // within each round (the machine is shared, so a slow moment hits both); both must agree on the
 // number of file entries and the total bytes, or the script fails.
 import { performance } from 'node:perf_hooks';
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { projectImport, scratchImport, scratchVersion, spread } from './common.mjs';
 
 const args = process.argv.slice(2);
@@ -82,4 +89,46 @@ console.log(`rounds: ${ROUNDS}; ms, median (min–max)`);
 for (const [name, t] of Object.entries(times)) {
   const mbps = (a.bytes / 1e6) / (Math.min(...t) / 1000);
   console.log(`${name.padEnd(24)} ${spread(t, 0).padEnd(22)} best ${mbps.toFixed(0)} MB/s of contents`);
+}
+
+// ---- hostile entries ----
+const dir = mkdtempSync(join(tmpdir(), 'deps-tar-'));
+try {
+  const hostile = join(dir, 'hostile.tar.gz');
+  execFileSync('python3', ['-c', `
+import io, tarfile, sys
+with tarfile.open(sys.argv[1], 'w:gz', format=tarfile.PAX_FORMAT) as t:
+    def add(name, data=b'x', **kw):
+        info = tarfile.TarInfo(name); info.size = len(data)
+        for k, v in kw.items(): setattr(info, k, v)
+        t.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
+    add('ok/normal.txt', b'fine')
+    add('../escape.txt', b'escaped')
+    add('/absolute.txt', b'absolute')
+    link = tarfile.TarInfo('ok/passwd-link'); link.type = tarfile.SYMTYPE; link.linkname = '/etc/passwd'; t.addfile(link)
+    hard = tarfile.TarInfo('ok/hard-link'); hard.type = tarfile.LNKTYPE; hard.linkname = 'ok/normal.txt'; t.addfile(hard)
+`, hostile]);
+  const oursSeen = [];
+  for await (const e of readTarFile(hostile)) oursSeen.push(`${e.path} (${e.type}${e.type === 'file' ? `, ${e.data.length} B` : ''})`);
+  const theirsSeen = [];
+  await tar.t({ file: hostile, onReadEntry: (e) => { theirsSeen.push(`${e.path} (${e.type})`); e.resume(); } });
+  console.log('\nhostile archive, entries as each reader hands them to the caller:');
+  console.log(`  project readTarFile: ${oursSeen.join('; ')}`);
+  console.log(`  node-tar t():        ${theirsSeen.join('; ')}`);
+  const target = join(dir, 'extract', 'inside');
+  mkdirSync(target, { recursive: true });
+  const warnings = [];
+  await tar.x({ file: hostile, cwd: target, onwarn: (code, message) => warnings.push(`${code}: ${message}`) });
+  const written = [];
+  const walk = (d, rel = '') => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      written.push(`${rel}${f.name}${f.isSymbolicLink() ? ' (symlink)' : ''}`);
+      if (f.isDirectory()) walk(join(d, f.name), `${rel}${f.name}/`);
+    }
+  };
+  walk(target);
+  console.log(`  node-tar x() wrote inside the target: ${written.join(', ')}; outside it: ${existsSync(join(dir, 'extract', 'escape.txt')) ? 'escape.txt (!)' : 'nothing'}`);
+  console.log(`  node-tar x() warnings: ${warnings.join(' | ')}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
