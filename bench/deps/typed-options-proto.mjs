@@ -9,15 +9,27 @@
 //  4. deletes every `o.x as T` / `o['x'] as T` cast,
 // then runs tsc --noEmit and prints the casts removed and the type errors left (the hand work).
 //
-//   node bench/deps/typed-options-proto.mjs [copy folder, default /tmp/deps-eval/cli-proto]
+//   node bench/deps/typed-options-proto.mjs [copy folder, default /tmp/deps-eval/cli-proto] [--show]
 //
-// The copy must hold src/, package.json, tsconfig.json and node_modules (see docs/dependencies.md).
+// Each run makes a fresh copy of src/ and package.json there (never touching the repository), a
+// tsconfig with noEmit, and a link to the repository's node_modules; --show prints every error.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import ts from 'typescript';
+import { REPO } from './common.mjs';
 
-const root = process.argv[2] ?? '/tmp/deps-eval/cli-proto';
+const root = resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '/tmp/deps-eval/cli-proto');
+if (root === REPO || root.startsWith(`${REPO}/`)) throw new Error(`Expected a folder outside the repository for the copy but received ${root}`);
+mkdirSync(root, { recursive: true });
+rmSync(join(root, 'src'), { recursive: true, force: true });
+cpSync(join(REPO, 'src'), join(root, 'src'), { recursive: true });
+cpSync(join(REPO, 'package.json'), join(root, 'package.json'));
+writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
+  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noImplicitOverride: true, noUnusedLocals: true, noEmit: true, skipLibCheck: true },
+  include: ['src'],
+}));
+if (!existsSync(join(root, 'node_modules'))) symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
 const cli = join(root, 'src/cli');
 const OPTION_OBJECTS = new Set(['o', 'opts', 'options', 'parsed', 'values', 'args']);
 
