@@ -48,7 +48,9 @@ export class CommandInterrupt {
       process.stderr.write(`\n${this.command}: second interrupt — exiting without saving\n`);
       process.exit(EXIT_INTERRUPTED);
     }
-    process.stderr.write(`\n${this.command}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)\n`);
+    // Data-parallel ranks other than 0 stop silently: rank 0 (or the launcher) says it once.
+    const quiet = process.env.RANK !== undefined && process.env.RANK !== '0';
+    if (!quiet) process.stderr.write(`\n${this.command}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)\n`);
     this.controller.abort();
   }
 }

@@ -1,6 +1,6 @@
 // Turns a uint8 NHWC batch from the data loader into model inputs: float [N,C,H,W] in
 // channels-last memory (the NHWC bytes viewed through a permute — no layout copy) and int64 labels.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import type { Device } from '../tensor/device.js';

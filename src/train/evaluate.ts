@@ -1,5 +1,5 @@
 // Validation: loss and accuracy of a model + head over a dataset, in eval mode without grad.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy, keep, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { cat } from '../tensor/combine.js';
@@ -29,11 +29,11 @@ export function datasetSlice(data: AnyImageDataset, start: number, end: number, 
 /** Runs fn in eval mode and restores the previous training flags afterwards. */
 export function inEvalMode<T>(modules: Module[], fn: () => T): T {
   const previous = modules.map((m) => m.training);
-  modules.forEach((m) => m.eval());
+  for (const m of modules) m.eval();
   try {
     return fn();
   } finally {
-    modules.forEach((m, i) => m.train(previous[i]));
+    for (const [i, m] of modules.entries()) m.train(previous[i]);
   }
 }
 
