@@ -42,3 +42,6 @@ export { aggregateSeeds, type SeedRow, type SeedSummary } from './anomaly/seeds.
 export * as distances from './distances/index.js';
 export { TorchError, UsageError, DataFileError, TrainingDivergedError } from './errors.js';
 export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';
+export { train, type TrainRun, type TrainConfig, type TrainResult } from './train/trainer.js';
+export { runTrainingLoop, type TrainingHooks, type TrainingLoopOptions, type TrainingLoopResult, type EpochProgress, type StepContext, type BatchLoss } from './train/training-loop.js';
+export { trainAutoencoder } from './anomaly/train-autoencoder.js';
