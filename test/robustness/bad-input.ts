@@ -3,9 +3,9 @@
 // than a crash, a hang, silent damage or runaway memory. Declare each case with badInput(id, …):
 // coverage.test.ts counts the distinct ids and prints the count. Features add their cases here
 // (serve, detectors, distributed…) in a file of their own.
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,9 @@ export function runNode(args: string[], o: ChildOptions = {}): Promise<ChildRun>
   });
 }
 
+/** A fresh temporary folder, removed when the file's tests are done. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `dm-robust-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `dm-robust-${prefix}-`));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
