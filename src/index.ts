@@ -25,3 +25,5 @@ export { scoreImageFiles, type FileScore } from './anomaly/score-files.js';
 export { chooseThreshold, type Threshold, type ThresholdRule } from './anomaly/threshold.js';
 export { prepareImage, type Preprocessing } from './data/preprocessing.js';
 export * as search from './search/index.js';
+export * as serve from './serve/index.js';
+export { createServer, type ServeOptions } from './serve/index.js';

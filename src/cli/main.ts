@@ -11,6 +11,7 @@ import { exportCommand, exportSpec } from './export.js';
 import { fitDetectorCommand, fitDetectorSpec } from './fit-detector.js';
 import { scoreCommand, scoreSpec } from './score.js';
 import { indexCommand, indexSpec, searchCommand, searchSpec } from './index-search.js';
+import { serveCommand, serveSpec } from './serve.js';
 
 interface Command {
   spec: CommandSpec;
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   score: { spec: scoreSpec, run: async (argv) => { if ((await scoreCommand(argv)).n_failed > 0) process.exitCode = 1; } },
   index: { spec: indexSpec, run: indexCommand },
   search: { spec: searchSpec, run: async (argv) => { if ((await searchCommand(argv)).results.some((r) => r.error !== undefined)) process.exitCode = 1; } },
+  serve: { spec: serveSpec, run: serveCommand },
 };
 
 function usage(): string {

@@ -14,6 +14,8 @@ export interface DecodeOptions {
   resize?: ResizeOptions;
   /** 3 (default) for RGB, 1 for grey. Alpha is always dropped. */
   channels?: 1 | 3;
+  /** Refuse images with more pixels than this before decoding them (sharp's limitInputPixels; default sharp's, 16383²). */
+  limitInputPixels?: number;
 }
 
 export interface DecodedImage {
@@ -34,7 +36,7 @@ export function isImageFileName(name: string): boolean {
 export async function decodeImage(data: Buffer, file: string, options: DecodeOptions = {}): Promise<DecodedImage> {
   const channels = options.channels ?? 3;
   try {
-    let pipeline = sharp(data).removeAlpha();
+    let pipeline = sharp(data, options.limitInputPixels !== undefined ? { limitInputPixels: options.limitInputPixels } : {}).removeAlpha();
     if (options.resize) {
       const { width, height, fit = 'cover' } = options.resize;
       pipeline = pipeline.resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } });
