@@ -21,6 +21,7 @@ import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
 import { onnxBenchmark } from './onnx.js';
 import { detectorBench } from './detector.js';
+import { serveBench } from './serve.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -213,9 +214,11 @@ async function main(): Promise<void> {
   const mem = memory();
   log('detector: scoring 32×32 JPEG files, loading the file…');
   const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
+  log('serve: 32 concurrent clients scoring single 32×32 JPEGs over loopback…');
+  const serve = await serveBench({ requests: quick ? 500 : 2000, clients: 32, log });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem, score: det.score, detector: det.detector,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem, score: det.score, detector: det.detector, serve,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -230,6 +233,10 @@ async function main(): Promise<void> {
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
     { benchmark: `score ${det.score.files} JPEG files with a detector, img/s`, ours: f(det.score.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 2000' },
     { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
+    { benchmark: `serve: ${serve.requests} requests, ${serve.clients} clients, errors`, ours: String(serve.errors), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: 'serve: latency p50 / p99, ms', ours: `${f(serve.p50_ms)} / ${f(serve.p99_ms)}`, pytorch: '', ratio: '', goal: '' },
+    { benchmark: 'serve: img/s (peer: offline score, same files)', ours: f(serve.images_per_s, 0), pytorch: f(serve.offline_images_per_s, 0), ratio: f(serve.ratio_to_offline, 2), goal: '≥ 0.7' },
+    { benchmark: 'serve: RSS after the run vs after warm-up, %', ours: f(serve.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
   ])}\n\nWrote bench/results.json\n`);

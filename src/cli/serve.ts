@@ -3,6 +3,7 @@
 // SIGTERM or SIGINT stops accepting, finishes the requests in flight, then exits 0.
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
+import sharp from 'sharp';
 import { AnomalyDetector } from '../anomaly/anomaly-detector.js';
 import { ImageIndex } from '../search/image-index.js';
 import { createServer, SERVE_DEFAULTS } from '../serve/server.js';
@@ -42,6 +43,8 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
   const o = parseOptions(serveSpec, argv);
   if (!o.detector) throw new UsageError('Expected --detector PATH but received none');
   applyRuntime({ ...o, device: 'cpu' });
+  // Uploads are all different: libvips's operation cache would only grow the resident memory.
+  sharp.cache(false);
   const host = o.host as string;
   if (!isLoopback(host)) {
     process.stderr.write(`deepmetric serve: listening on ${host}, reachable from other machines${o.token ? '' : ' without a token (set --token or DEEPMETRIC_SERVE_TOKEN)'}\n`);

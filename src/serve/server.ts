@@ -116,6 +116,10 @@ export function createServer(o: ServeOptions): FastifyInstance {
   metrics.gauge('deepmetric_queue_limit', 'Most API requests admitted at once (more get 503)', () => maxQueue);
   metrics.gauge('deepmetric_live_tensors', 'Native tensors alive in the process', () => liveTensors());
   metrics.gauge('process_resident_memory_bytes', 'Resident set size of the process', () => process.memoryUsage.rss());
+  metrics.gauge('nodejs_memory_bytes', 'Node.js memory by kind (V8 heap used and total, external, array buffers)', () => {
+    const m = process.memoryUsage();
+    return [[{ kind: 'heap_used' }, m.heapUsed], [{ kind: 'heap_total' }, m.heapTotal], [{ kind: 'external' }, m.external], [{ kind: 'array_buffers' }, m.arrayBuffers]];
+  });
 
   // ---- fastify ---------------------------------------------------------------------------------
   const app = Fastify({
