@@ -15,6 +15,7 @@ import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { createHead } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
 import { createScorer } from '../eval/scorers/registry.js';
+import { KnnScorer } from '../eval/scorers/knn-scorer.js';
 import type { AnomalyScorer } from '../eval/scorers/scorer.js';
 import { checkMetric, knnSearch, type KnnMetric } from '../eval/knn.js';
 import { imagesToTensor, type UInt8Images } from '../train/batch-tensors.js';
@@ -178,6 +179,11 @@ export class AnomalyDetector {
       for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
         const { scores, distances, indices } = tidy(() => {
           const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
+          if (k > 0 && this.#scorer instanceof KnnScorer && this.#scorer.metric === metric && !(this.#net instanceof ConvAutoencoder)) {
+            // The scorer's training rows are the normal embeddings: one search gives the score and the neighbours.
+            const both = this.#scorer.scoreAndSearch(this.#net.forward(x), k);
+            return { scores: both.scores.to('cpu').toNumbers(), distances: both.distances.toNumbers(), indices: both.indices.toNumbers() };
+          }
           const f = this.#forward(x);
           const scoresOut = f.scores.to('cpu').toNumbers();
           if (k === 0) return { scores: scoresOut, distances: [] as number[], indices: [] as number[] };

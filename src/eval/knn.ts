@@ -28,6 +28,12 @@ export interface KnnOptions {
   queryChunk?: number;
   /** Rows of references per chunk (default: from maxChunkBytes). */
   referenceChunk?: number;
+  /**
+   * The reference rows are already L2-normalised (cosine only): skip normalising them again. For
+   * a fixed, pre-normalised reference set searched in small batches, where that pass over every
+   * reference row would cost more than the search itself.
+   */
+  unitReferences?: boolean;
 }
 
 export interface KnnResult {
@@ -37,7 +43,7 @@ export interface KnnResult {
   indices: Tensor;
 }
 
-const OPTION_KEYS = ['k', 'metric', 'excludeSelf', 'maxChunkBytes', 'queryChunk', 'referenceChunk'] as const;
+const OPTION_KEYS = ['k', 'metric', 'excludeSelf', 'maxChunkBytes', 'queryChunk', 'referenceChunk', 'unitReferences'] as const;
 const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export function checkMetric(metric: unknown, what = 'metric'): KnnMetric {
@@ -91,7 +97,7 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
       return metric === 'cosine' ? normalize(cast) : cast;
     };
     const q = prepare(queries);
-    const r = prepare(references);
+    const r = opts.unitReferences && metric === 'cosine' && references.dtype === dtype ? references : prepare(references);
     const qSq = metric === 'euclidean' ? q.square().sum(1, true) : null;
     const rSq = metric === 'euclidean' ? r.square().sum(1) : null;
 
