@@ -3,7 +3,7 @@
 // the same files with the same detector (scoreImageFiles, what `deepmetric score` runs).
 // Keys serve.*: errors (goal 0), p50/p99 latency, images/s and its ratio to offline (goal ≥ 0.7),
 // the mean batch size, and the server's RSS after the run vs after warm-up (goal within 10%).
-//   npx tsc -p . && node dist/bench/serve.js [--requests 2000] [--clients 32] [--normals 5000] [--threads N]
+//   npx tsc -p . && node dist/bench/serve.js [--requests 2000] [--clients 32] [--normals 5000] [--batch-wait-ms 5] [--threads N]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -93,7 +93,7 @@ async function metrics(port: number): Promise<Record<string, number>> {
 }
 
 /** The seed's model (MobileNetV2 α 0.5, untrained: speed does not depend on the weights) with a kNN detector over `normals` images. */
-export async function serveBench(o: { requests?: number; clients?: number; normals?: number; warmup?: number; log?: (s: string) => void } = {}): Promise<ServeBench> {
+export async function serveBench(o: { requests?: number; clients?: number; normals?: number; warmup?: number; batchWaitMs?: number; log?: (s: string) => void } = {}): Promise<ServeBench> {
   const requests = o.requests ?? 2000;
   const clients = o.clients ?? 32;
   const normals = o.normals ?? 5000;
@@ -142,7 +142,7 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
     }
 
     const threads = getNumThreads();
-    const child = spawn(process.execPath, [CLI, 'serve', '--detector', path, '--port', '0', '--threads', String(threads)], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--detector', path, '--port', '0', '--threads', String(threads), ...(o.batchWaitMs !== undefined ? ['--batch-wait-ms', String(o.batchWaitMs)] : [])], {
       env: { ...process.env, DEEPMETRIC_NUM_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -190,6 +190,6 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const arg = (name: string): number | undefined => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : undefined);
   if (arg('--threads')) setNumThreads(arg('--threads')!);
-  const r = await serveBench({ requests: arg('--requests'), clients: arg('--clients'), normals: arg('--normals'), warmup: arg('--warmup') });
+  const r = await serveBench({ requests: arg('--requests'), clients: arg('--clients'), normals: arg('--normals'), warmup: arg('--warmup'), batchWaitMs: arg('--batch-wait-ms') });
   process.stdout.write(`${JSON.stringify({ serve: r }, null, 2)}\n`);
 }
