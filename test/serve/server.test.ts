@@ -228,6 +228,25 @@ test('a full queue answers 503 with Retry-After; a request past its deadline ans
   assert.equal(liveTensors(), baseTensors);
 });
 
+test('a client that goes away mid-request leaves the queue; the server carries on', async () => {
+  const { app, url } = await start({ batchWaitMs: 400 });
+  try {
+    const controller = new AbortController();
+    const gone = fetch(`${url}/v1/score`, { method: 'POST', body: new Uint8Array(redPng), headers: { 'content-type': 'image/png' }, signal: controller.signal });
+    for (let i = 0; i < 100 && (await metricValue(url, /^deepmetric_queue_depth\{queue="score"\}/)) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await metricValue(url, /^deepmetric_queue_depth\{queue="score"\}/), 1, 'the image waits for its batch');
+    controller.abort();
+    await assert.rejects(gone);
+    for (let i = 0; i < 100 && (await metricValue(url, /^deepmetric_queue_depth\{queue="score"\}/)) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await metricValue(url, /^deepmetric_queue_depth\{queue="score"\}/), 0, 'dropped from the queue');
+    assert.equal(await metricValue(url, /^deepmetric_requests_in_flight /), 0);
+    assert.equal((await post(`${url}/v1/score`, redPng)).status, 200);
+  } finally {
+    await app.close();
+  }
+  assert.equal(liveTensors(), baseTensors);
+});
+
 test('--token: every route but /healthz and the page files needs the bearer token', async () => {
   const { app, url } = await start({ token: 's3cret-token' });
   try {
