@@ -16,7 +16,7 @@ export const serveSpec: CommandSpec = {
   options: {
     detector: { type: 'string', description: 'A detector file (detector.dmdet from fit-detector or anomaly --out; required)' },
     index: { type: 'string', description: 'An image index (from deepmetric index) for POST /v1/search' },
-    host: { type: 'string', default: '127.0.0.1', description: 'Address to listen on (another than loopback exposes the server to the network; use --token)' },
+    host: { type: 'string', default: '127.0.0.1', description: 'Address to listen on (any but a loopback address exposes the server to the network: use --token)' },
     port: { type: 'number', integer: true, min: 0, default: 8080, description: 'Port (0: any free port, printed)' },
     token: { type: 'string', env: 'DEEPMETRIC_SERVE_TOKEN', description: 'Require Authorization: Bearer TOKEN on every route but /healthz and the page files (the env variable keeps it out of ps)' },
     'body-limit-mb': { type: 'number', min: 0.001, default: SERVE_DEFAULTS.bodyLimit / 2 ** 20, description: 'Largest request body in MiB (413 beyond)' },
