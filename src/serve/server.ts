@@ -162,6 +162,15 @@ export function createServer(o: ServeOptions): FastifyInstance {
     });
   });
 
+  // While closing, answers end their connections: a kept-alive idle connection would otherwise hold close() for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
     requests.inc(labels);
