@@ -51,7 +51,10 @@ export class Histogram implements Metric {
   observe(value: number, labels: Labels = {}): void {
     const key = labelText(labels);
     let s = this.#series.get(key);
-    if (!s) this.#series.set(key, (s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    if (!s) {
+      s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
     const i = this.buckets.findIndex((b) => value <= b);
     if (i >= 0) s.counts[i]++;
     s.sum += value;

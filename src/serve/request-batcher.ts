@@ -72,10 +72,10 @@ export class RequestBatcher<I, O> {
       outputs = this.#run(batch.map((p) => p.item));
       if (outputs.length !== batch.length) throw new Error(`batch: Expected ${batch.length} outputs but the computation returned ${outputs.length}`);
     } catch (e) {
-      batch.forEach((p) => p.reject(e));
+      for (const p of batch) p.reject(e);
       return;
     }
     this.#onBatch?.(batch.length, (performance.now() - start) / 1000);
-    batch.forEach((p, i) => p.resolve(outputs[i]));
+    for (const [i, p] of batch.entries()) p.resolve(outputs[i]);
   }
 }

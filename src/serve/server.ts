@@ -277,9 +277,9 @@ export function createServer(o: ServeOptions): FastifyInstance {
     };
   });
 
-  route('POST', '/v1/embed', async (_request, reply) => {
+  route('POST', '/v1/embed', async (request, reply) => {
     const embedded = await withDeadline(reply, async (signal) => {
-      const uploads = await readUploads(_request);
+      const uploads = await readUploads(request);
       const pixels = await decodeAll(uploads, p);
       const features = await Promise.all(pixels.map((px) => embedQueue.submit(px, signal)));
       return features.map((f, i) => ({ name: uploads[i].name, embedding: Array.from(f) }));

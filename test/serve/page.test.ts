@@ -1,6 +1,7 @@
-// The web page in a real headless browser (Debian's chromium through playwright-core): upload a
-// normal and an anomalous image, read each verdict from the page, check the nearest normal
-// thumbnails loaded, and save a screenshot to test-output/serve-page.png (kept by CI).
+// The web page in a real headless browser (Debian's chromium through playwright-core): give the
+// token, upload a normal image, an anomalous one and a file that is no image, read each verdict
+// (or error) from the page, check the nearest normal thumbnails loaded, and save a screenshot to
+// test-output/serve-page.png (kept by CI).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { liveTensors } from '../../src/index.js';
 import { createServer } from '../../src/serve/server.js';
 import { repoRoot } from '../helpers.js';
 import { BLUE, colourSet, encodeImage, RED, tinyDetector } from './tiny-detector.js';
+import { notAnImage } from './bad-images.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(repoRoot, 'test-output', 'serve-page.png');
@@ -30,14 +32,16 @@ test('the page: pick images, read each verdict and the nearest normal thumbnails
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    const files = [join(dir, 'cat-normal.png'), join(dir, 'dog-odd.jpg')];
+    const files = [join(dir, 'cat-normal.png'), join(dir, 'dog-odd.jpg'), join(dir, 'broken.png')];
     writeFileSync(files[0], await encodeImage(colourSet(1, RED, 21, 'q'), 0));
     writeFileSync(files[1], await encodeImage(colourSet(1, BLUE, 22, 'q'), 0, 'jpeg'));
+    writeFileSync(files[2], notAnImage());
 
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' && !/401/.test(m.text())) problems.push(`console: ${m.text()}`); });
+    // The browser logs the 401 (before the token) and the 415 (the broken file) it was meant to get.
+    page.on('console', (m) => { if (m.type() === 'error' && !/401|415/.test(m.text())) problems.push(`console: ${m.text()}`); });
     await page.goto(url);
     // The token is asked for, then used.
     await page.locator('#token-form').waitFor({ state: 'visible' });
@@ -54,10 +58,14 @@ test('the page: pick images, read each verdict and the nearest normal thumbnails
     assert.equal(await normal.locator('.verdict').textContent(), 'normal');
     assert.equal(await odd.locator('.verdict').textContent(), 'anomaly');
     assert.ok(Number(await odd.locator('.score').textContent()) > Number(await normal.locator('.score').textContent()));
+    // A file that is no image gets its error on its own card; the others are unaffected.
+    const broken = page.locator('.result[data-name="broken.png"]');
+    await broken.locator('.verdict', { hasText: 'error' }).waitFor();
+    assert.match(await broken.locator('.error').textContent() ?? '', /broken\.png: Expected an image .* but received \d+ bytes of no image format/);
     // Three nearest normal images each, their thumbnails loaded (fetched with the token).
     await page.waitForFunction(() => [...document.querySelectorAll('.neighbours img')].length === 6
       && [...document.querySelectorAll<HTMLImageElement>('.neighbours img')].every((img) => img.complete && img.naturalWidth === 32));
-    assert.match(await page.locator('#status').textContent() ?? '', /2 scored so far, 1 flagged/);
+    assert.match(await page.locator('#status').textContent() ?? '', /3 images so far: 1 flagged as anomalies, 1 could not be scored/);
     assert.deepEqual(problems, []);
     mkdirSync(join(repoRoot, 'test-output'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -54,8 +54,16 @@ function addCard(file) {
   const li = $('#result-template').content.firstElementChild.cloneNode(true);
   li.dataset.name = file.name;
   li.classList.add('pending');
-  $('.query img', li).src = URL.createObjectURL(file);
-  $('.query img', li).alt = file.name;
+  const preview = $('.query img', li);
+  preview.alt = file.name;
+  // The browser cannot show every file (or it is no image at all): a plain placeholder then.
+  preview.addEventListener('error', () => {
+    const placeholder = document.createElement('div');
+    placeholder.className = 'placeholder';
+    placeholder.textContent = 'no preview';
+    preview.replaceWith(placeholder);
+  }, { once: true });
+  preview.src = URL.createObjectURL(file);
   $('.name', li).textContent = file.name;
   $('.verdict', li).textContent = 'scoring…';
   $('#results').prepend(li);
@@ -71,6 +79,7 @@ function showError(li, message) {
   $('.error', li).textContent = message;
   $('.neighbours', li).hidden = true;
   $('.bar', li).hidden = true;
+  $('dl', li).hidden = true;
 }
 
 function showResult(li, r) {
@@ -123,17 +132,16 @@ async function scoreFiles(files) {
   if (list.length === 0) return;
   $('#status').textContent = `Scoring ${list.length} image${list.length > 1 ? 's' : ''}…`;
   await Promise.all(list.map(scoreFile));
-  const flagged = document.querySelectorAll('.result.anomaly').length;
-  $('#status').textContent = `${document.querySelectorAll('.result').length} scored so far, ${flagged} flagged as anomalies.`;
+  const count = (selector) => document.querySelectorAll(selector).length;
+  const failed = count('.result.failed');
+  $('#status').textContent = `${count('.result')} images so far: ${count('.result.anomaly')} flagged as anomalies`
+    + `${failed > 0 ? `, ${failed} could not be scored` : ''}.`;
 }
 
 const drop = $('#drop');
 $('#files').addEventListener('change', (e) => {
   void scoreFiles(e.target.files);
   e.target.value = '';
-});
-drop.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('#files').click(); }
 });
 for (const type of ['dragenter', 'dragover']) {
   drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
