@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import sharp from 'sharp';
 import { AnomalyDetector } from '../anomaly/anomaly-detector.js';
 import { ImageIndex } from '../search/image-index.js';
-import { createServer, SERVE_DEFAULTS } from '../serve/server.js';
+import { SERVE_DEFAULTS } from '../serve/defaults.js';
 import { type CommandSpec, parseOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
 
@@ -53,6 +53,8 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
   let index: ImageIndex | null = null;
   try {
     index = o.index ? ImageIndex.load(resolve(o.index as string)) : null;
+    // Loaded here, not at the top: the other commands need not load fastify.
+    const { createServer } = await import('../serve/server.js');
     const app = createServer({
       detector, index, token: o.token as string | undefined, bodyLimit: Math.round((o['body-limit-mb'] as number) * 2 ** 20),
       maxPixels: o['max-pixels'] as number, batchWaitMs: o['batch-wait-ms'] as number, maxBatch: o['max-batch'] as number,

@@ -16,6 +16,7 @@ import { HttpError } from './http-error.js';
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { RequestBatcher } from './request-batcher.js';
 import { loadPage, PAGE_FILES } from './static-page.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {
   detector: AnomalyDetector;
@@ -43,9 +44,7 @@ export interface ServeOptions {
   logger?: boolean | Record<string, unknown>;
 }
 
-export const SERVE_DEFAULTS = {
-  bodyLimit: 10 * 1024 * 1024, maxPixels: 40_000_000, maxFiles: 64, batchWaitMs: 5, maxBatch: 64, maxQueue: 256, timeoutMs: 30_000, k: 3,
-} as const;
+export { SERVE_DEFAULTS };
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
