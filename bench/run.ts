@@ -19,8 +19,12 @@ import { imagesToTensor, labelsToTensor } from '../src/train/batch-tensors.js';
 import { train } from '../src/train/trainer.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { formatTable } from '../src/util/table.js';
+import type { StreamingResult } from './streaming.js';
 import { onnxBenchmark } from './onnx.js';
 import { detectorBench } from './detector.js';
+import { writeCifarBinary } from './cifar-binary.js';
+import { distributedBench, distributedRows } from './distributed.js';
+import { autoencoderBench } from './autoencoder.js';
 import { serveBench } from './serve.js';
 
 const args = process.argv.slice(2);
@@ -131,22 +135,6 @@ async function pipeline(train: ImageDataset): Promise<{ images_per_s: number }> 
   return { images_per_s: n / ((performance.now() - t) / 1000) };
 }
 
-/** Writes a dataset in CIFAR-10's binary layout (label byte + R, G, B planes) for the PyTorch peer. */
-function writeCifarBinary(dir: string, train: ImageDataset, test: ImageDataset): void {
-  const write = (file: string, d: ImageDataset, start: number, end: number): void => {
-    const out = Buffer.alloc((end - start) * 3073);
-    for (let i = start; i < end; i++) {
-      const rec = (i - start) * 3073;
-      out[rec] = d.labels[i];
-      for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) out[rec + 1 + c * 1024 + p] = d.images[i * 3072 + p * 3 + c];
-    }
-    writeFileSync(join(dir, file), out);
-  };
-  const per = Math.ceil(train.labels.length / 5);
-  for (let b = 0; b < 5; b++) write(`data_batch_${b + 1}.bin`, train, b * per, Math.min(train.labels.length, (b + 1) * per));
-  write('test_batch.bin', test, 0, test.labels.length);
-}
-
 async function epoch(trainSet: ImageDataset, testSet: ImageDataset): Promise<{ ours_s: number; pytorch_s: number | null; ratio_to_pytorch: number | null; steps: number }> {
   // The seed's settings: batch 128, Adam AMSGrad lr 1e-4, no augmentation, pixels/255, then evaluation.
   const limitSteps = quick ? 40 : undefined;
@@ -210,15 +198,23 @@ async function main(): Promise<void> {
   const pipe = await pipeline(trainSet);
   log(`CIFAR-10 epoch with evaluation${quick ? ' (40 steps)' : ''}…`);
   const ep = await epoch(trainSet, testSet);
+  log(`data parallel: CIFAR-10 epoch with --nproc 2${quick ? ' (5,120 images)' : ''}…`);
+  const distributed = await distributedBench({ train: trainSet, test: testSet, maxTrain: quick ? 5120 : undefined, peer: peerAvailable, log });
   log(`memory over ${quick ? 400 : 2000} training steps…`);
   const mem = memory();
   log('detector: scoring 32×32 JPEG files, loading the file…');
   const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
+  log('autoencoder training step (batch 128)…');
+  const autoencoder = autoencoderBench({ quick });
+  const streamImages = quick ? 20000 : 100000;
+  log(`streaming ${streamImages} 64×64 images from a cache file…`);
+  // Its own process, so the RSS measured is the streaming loader's alone.
+  const streaming = JSON.parse(execFileSync(process.execPath, [join('dist', 'bench', 'streaming.js'), '--images', String(streamImages), '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as StreamingResult;
   log('serve: 32 concurrent clients scoring single 32×32 JPEGs over loopback…');
   const serve = await serveBench({ requests: quick ? 500 : 2000, clients: 32, log });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, memory: mem, score: det.score, detector: det.detector, serve,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder, streaming, serve,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -230,15 +226,20 @@ async function main(): Promise<void> {
     { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
     { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
     { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },
+    ...distributedRows(distributed),
     { benchmark: 'pipeline (cache → augment → tensor), img/s', ours: f(pipe.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 20000' },
     { benchmark: `score ${det.score.files} JPEG files with a detector, img/s`, ours: f(det.score.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 2000' },
     { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
+    { benchmark: `streaming ${streaming.images} 64×64 from cache, img/s`, ours: f(streaming.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 5000' },
+    { benchmark: '  its peak RSS, MB', ours: f(streaming.rss_peak_mb, 0), pytorch: '', ratio: '', goal: '< 1024' },
     { benchmark: `serve: ${serve.requests} requests, ${serve.clients} clients, errors`, ours: String(serve.errors), pytorch: '', ratio: '', goal: '0' },
     { benchmark: 'serve: latency p50 / p99, ms', ours: `${f(serve.p50_ms)} / ${f(serve.p99_ms)}`, pytorch: '', ratio: '', goal: '' },
     { benchmark: 'serve: img/s (peer: offline score, same files)', ours: f(serve.images_per_s, 0), pytorch: f(serve.offline_images_per_s, 0), ratio: f(serve.ratio_to_offline, 2), goal: '≥ 0.7' },
     { benchmark: 'serve: RSS after the run vs after warm-up, %', ours: f(serve.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },
+    { benchmark: `  after ${autoencoder.late_after_steps} more steps, img/s`, ours: f(autoencoder.late_images_per_s, 0), pytorch: '', ratio: '', goal: '' },
   ])}\n\nWrote bench/results.json\n`);
 }
 

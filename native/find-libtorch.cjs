@@ -38,11 +38,35 @@ function checkVersion(include, found) {
   if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) fail(`libtorch ${major}.${minor} is too old; deepmetric needs ${MIN.join('.')} or newer.`);
 }
 
+// Distributed training (src/distributed.cc) needs c10d's headers and gloo's, which libtorch's
+// own headers include. Debian ships gloo's in libgloo-dev (/usr/include/gloo); an unpacked
+// libtorch may carry them, or GLOO_INCLUDE can point at a folder holding gloo/. Without them
+// the addon still builds, and distributed training reports at run time why it is unavailable.
+function locateGloo(found) {
+  const dirs = [...found.include, ...(found.versionDirs ?? [])];
+  if (!dirs.some((d) => fs.existsSync(path.join(d, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp')))) {
+    return { ok: false, why: 'libtorch has no c10d headers (torch/csrc/distributed/c10d)' };
+  }
+  const candidates = [process.env.GLOO_INCLUDE, ...dirs, '/usr/include', '/usr/local/include'].filter(Boolean);
+  const dir = candidates.find((d) => fs.existsSync(path.join(d, 'gloo', 'algorithm.h')));
+  if (!dir) return { ok: false, why: 'no gloo headers (install libgloo-dev, or set GLOO_INCLUDE)' };
+  const system = dir === '/usr/include' || dirs.includes(dir);
+  return { ok: true, include: system ? [] : [dir] };
+}
+
 const found = locate();
 checkVersion(found.include, found);
 const hasCuda = fs.existsSync(path.join(found.lib, 'libtorch_cuda.so'));
+const gloo = locateGloo(found);
 const what = process.argv[2];
-if (what === 'include') console.log(found.include.join(' '));
+if (what === 'include') {
+  // src/distributed.cc checks the headers itself (__has_include); this only explains the outcome.
+  if (!gloo.ok) process.stderr.write(`deepmetric: building without distributed training: ${gloo.why}\n`);
+  console.log([...found.include, ...(gloo.ok ? gloo.include : [])].join(' '));
+} else if (what === 'defines') {
+  // NCCL's group exists only in a CUDA libtorch (untested here: no GPU on the build machines).
+  console.log(gloo.ok && hasCuda ? 'USE_C10D_NCCL USE_CUDA' : '');
+}
 else if (what === 'libdir') console.log(found.lib);
 else if (what === 'libs') console.log(['-ltorch', '-ltorch_cpu', '-lc10', ...(hasCuda ? ['-ltorch_cuda', '-lc10_cuda'] : [])].join(' '));
 else fail(`find-libtorch: unknown request '${what}'`);

@@ -13,6 +13,8 @@ import { embedDataset, inEvalMode } from '../train/evaluate.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { anomalyMetrics, type AnomalyMetrics } from './anomaly-metrics.js';
 import { pca } from './pca.js';
+import { FlipAveraged } from './flip-averaged.js';
+import type { TestTimeAugmentation } from './rotation/rotation-score.js';
 
 export interface ScorerSpec {
   name: string;
@@ -46,8 +48,10 @@ export interface HeadEvaluation {
 }
 
 export function evaluateHead(model: EmbeddingNet, head: Head, sets: HeadEvaluationSets,
-  o: { scorers: ScorerSpec[]; normalization: InputNormalization; device?: Device }): HeadEvaluation {
-  const embed = (d: ImageDataset): Tensor => keep(embedDataset(model, d, { norm: o.normalization, device: o.device ?? 'cpu' }));
+  o: { scorers: ScorerSpec[]; normalization: InputNormalization; device?: Device; tta?: TestTimeAugmentation }): HeadEvaluation {
+  // 'flip': every set (fit and test alike) embedded as the mean of the image's and its mirror image's embeddings.
+  const net = o.tta === 'flip' ? new FlipAveraged(model) : model;
+  const embed = (d: ImageDataset): Tensor => keep(embedDataset(net, d, { norm: o.normalization, device: o.device ?? 'cpu' }));
   const owned: Tensor[] = [];
   const own = (t: Tensor): Tensor => {
     owned.push(t);

@@ -4,11 +4,14 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TorchError } from '../errors.js';
 
 /** Opaque reference to a native libtorch tensor. */
 export type NativeHandle = { readonly __brand: 'NativeHandle' };
 /** Opaque reference to a native libtorch optimizer. */
 export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
+/** Opaque reference to a c10d store and the process group made on it. */
+export type NativeProcessGroup = { readonly __brand: 'NativeProcessGroup' };
 
 type H = NativeHandle;
 type Num = number | undefined | null;
@@ -16,6 +19,52 @@ type Dims = number | number[] | undefined | null;
 type Scalar = number | boolean;
 type Operand = H | number | boolean;
 
+/**
+ * Every entry of the addon, listed once. NativeBinding below must have exactly these keys (checked
+ * by the compiler), and test/binding/op-table.test.ts checks that the loaded addon exports exactly
+ * these names and that each is called by a wrapper or listed in RAW_NATIVE_OPS.
+ */
+export const NATIVE_OPS = [
+  // tensor.cc
+  'fromData', 'toData', 'toDataAsync', 'item', 'shape', 'strides', 'dtype', 'device', 'isContiguous', 'free',
+  'liveCount', 'zeros', 'ones', 'full', 'empty', 'arange', 'linspace', 'eye', 'rand', 'randn', 'randint',
+  'randperm', 'manualSeed', 'getRngState', 'setRngState',
+  // ops_math.cc
+  'add', 'sub', 'mul', 'div', 'pow', 'remainder', 'rsub', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maximum',
+  'minimum', 'atan2', 'logicalAnd', 'logicalOr', 'logicalXor', 'logicalNot', 'neg', 'abs', 'exp', 'log',
+  'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sign', 'floor', 'ceil', 'round', 'cos', 'sin',
+  'tan', 'acos', 'asin', 'atan', 'erf', 'isnan', 'isfinite', 'clamp', 'where', 'maskedFill', 'copy_',
+  'fill_', 'zero_', 'add_', 'mul_', 'sum', 'mean', 'prod', 'cumsum', 'max', 'min', 'amax', 'amin', 'argmax',
+  'argmin', 'norm', 'var', 'std', 'logsumexp', 'median', 'any', 'all', 'matmul', 'mm', 'bmm', 'outer',
+  'linalgInv', 'linalgEigh', 'topk', 'sort', 'argsort',
+  // ops_shape.cc
+  'reshape', 'view', 'permute', 'transpose', 'contiguous', 'narrow', 'slice', 'select', 'indexSelect',
+  'gather', 'scatter', 'scatterAdd', 'indexAdd', 'maskedSelect', 'nonzero', 'cat', 'stack', 'split', 'chunk',
+  'expand', 'repeat', 'squeeze', 'unsqueeze', 'flatten', 'flip', 'roll', 'tril', 'triu', 'diag', 'clone',
+  'cloneChannelsLast', 'toDtype', 'toDevice', 'oneHot', 'pad',
+  // ops_nn.cc
+  'conv2d', 'convTranspose2d', 'linear', 'batchNorm', 'layerNorm', 'maxPool2d', 'avgPool2d',
+  'adaptiveAvgPool2d', 'upsample', 'relu', 'relu6', 'relu_', 'relu6_', 'sigmoid', 'tanh', 'silu',
+  'hardswish', 'gelu', 'leakyRelu', 'softmax', 'logSoftmax', 'dropout', 'crossEntropy', 'nllLoss', 'mseLoss',
+  'binaryCrossEntropy', 'binaryCrossEntropyWithLogits', 'normalize', 'cdist', 'cosineSimilarity',
+  // autograd.cc
+  'backward', 'grad', 'clearGrad', 'setRequiresGrad', 'requiresGrad', 'isLeaf', 'detach', 'isGradEnabled',
+  'setGradEnabled',
+  // optim.cc
+  'createOptimizer', 'optimizerStep', 'optimizerZeroGrad', 'optimizerSetLr', 'optimizerGetLr',
+  'optimizerSaveState', 'optimizerLoadState', 'optimizerFree',
+  // runtime.cc
+  'setNumThreads', 'getNumThreads', 'setInteropThreads', 'cudaAvailable', 'cudaDeviceCount', 'torchVersion',
+  'parallelInfo', 'buildConfig', 'profilerStart', 'profilerStop',
+  // distributed.cc
+  'distSupport', 'distConnect', 'distCreateGroup', 'distRank', 'distWorldSize', 'distStoreSet', 'distStoreTryGet',
+  'distStoreAdd', 'distHeartbeats', 'distHeartbeatError', 'distAllreduce', 'distAllreduceGrads', 'distBroadcast',
+  'distBarrier', 'distClose',
+] as const;
+
+export type NativeOpName = (typeof NATIVE_OPS)[number];
+
+/** The typed signature of every entry in NATIVE_OPS. */
 export interface NativeBinding {
   // tensor.cc
   fromData(data: ArrayBufferView, dtype: string, shape: number[], device?: string): H;
@@ -222,6 +271,68 @@ export interface NativeBinding {
   buildConfig(): string;
   profilerStart(tracePath: string): void;
   profilerStop(): void;
+  // distributed.cc
+  distSupport(): { gloo: boolean; nccl: boolean; reason: string };
+  distConnect(options: { store: 'tcp' | 'file'; host?: string; port?: number; path?: string; rank: number; worldSize: number; timeoutMs: number }): NativeProcessGroup;
+  distCreateGroup(g: NativeProcessGroup, options: { backend: 'gloo' | 'nccl'; iface?: string; hostname?: string; threads?: number; heartbeatMs?: number }): void;
+  distRank(g: NativeProcessGroup): number;
+  distWorldSize(g: NativeProcessGroup): number;
+  distStoreSet(g: NativeProcessGroup, key: string, value: string): void;
+  distStoreTryGet(g: NativeProcessGroup, key: string): string | null;
+  distStoreAdd(g: NativeProcessGroup, key: string, delta: number): number;
+  distHeartbeats(g: NativeProcessGroup): number[];
+  distHeartbeatError(g: NativeProcessGroup): string | null;
+  distAllreduce(g: NativeProcessGroup, buckets: H[][], op: 'sum' | 'avg' | 'max' | 'min', extra?: number[]): number[];
+  distAllreduceGrads(g: NativeProcessGroup, buckets: H[][], extra?: number[]): number[];
+  distBroadcast(g: NativeProcessGroup, buckets: H[][], root: number): void;
+  distBarrier(g: NativeProcessGroup): void;
+  distClose(g: NativeProcessGroup): void;
+}
+
+// NativeBinding and NATIVE_OPS must name the same entries: an op added to one and not the other
+// fails to compile here, naming the odd keys.
+type KeyMismatch<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true
+  : { inInterfaceOnly: Exclude<A, B>; inListOnly: Exclude<B, A> };
+const opListMatchesInterface: KeyMismatch<keyof NativeBinding, NativeOpName> = true;
+void opListMatchesInterface;
+
+/**
+ * Entries no wrapper in src calls, on purpose: reached only through `native` directly (tests,
+ * benchmarks, tools). Every other entry must be called as native.<name> somewhere in src.
+ */
+export const RAW_NATIVE_OPS: readonly NativeOpName[] = [
+  'empty', // uninitialised memory: the creation functions use zeros so no garbage value can leak
+  'setInteropThreads', // libtorch accepts it only before any inter-op work starts; no wrapper yet
+  // ProcessGroup keeps rank and world size from its own options; these read them back from the native
+  // group, and distHeartbeatError the heartbeat thread's failure, for debugging (no wrapper calls them).
+  'distRank', 'distWorldSize', 'distHeartbeatError',
+];
+
+/**
+ * The addon with each entry wrapped so that its errors become TorchErrors (naming the op), also
+ * for the promises of async entries. Arguments pass through unchanged, count included: some
+ * entries read optional arguments by position.
+ */
+function withTorchErrors(raw: NativeBinding): NativeBinding {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of Object.keys(raw)) {
+    const fn = (raw as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
+    if (typeof fn !== 'function') {
+      wrapped[name] = fn;
+      continue;
+    }
+    wrapped[name] = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = fn(...args);
+      } catch (error) {
+        throw TorchError.fromNative(name, error);
+      }
+      if (result instanceof Promise) return result.catch((error: unknown) => { throw TorchError.fromNative(name, error); });
+      return result;
+    };
+  }
+  return wrapped as unknown as NativeBinding;
 }
 
 function addonPath(): string {
@@ -263,6 +374,6 @@ export function defaultThreadCount(): number {
   return availableParallelism();
 }
 
-export const native: NativeBinding = load();
+export const native: NativeBinding = withTorchErrors(load());
 // libtorch starts with one intra-op thread on these machines; use the cores we have.
 native.setNumThreads(defaultThreadCount());

@@ -4,7 +4,9 @@
 // scored. Optionally the convolutional autoencoder baseline is scored by reconstruction error.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCifar10 } from '../data/cifar10.js';
+import { materializeDataset } from '../data/file-image-dataset.js';
+import type { NormalizationName } from '../data/normalization.js';
+import { loadCommandData } from './data-options.js';
 import { anomalySplit, stratifiedSubset, type AnomalySplit, type ClassRef } from '../data/splits.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
 import { createScorer, HEAD_SCORER_NAMES, SCORER_NAMES } from '../eval/scorers/registry.js';
@@ -29,12 +31,18 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+// Anomaly quality (issue 14): rotation self-supervision, network scores, fusion, flip TTA, seeds.
+import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, QUALITY_SCORES, auxiliaryRotation, buildOneClassRotation, needsNormalHoldout, parseDepths, parseSeeds, seedsTable, seedsTableRows, summarizeSeeds, type SeedsResults } from './anomaly-quality.js';
+import { checkScoreOptions, computeScores, concatTest, type NetworkScore } from '../anomaly/network-scores.js';
+import { holdOutNormals } from '../anomaly/normal-holdout.js';
+import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
+import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
-export const ANOMALY_SCORES: readonly string[] = SCORER_NAMES;
+export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...QUALITY_SCORES];
 
 /** The threshold flags, shared with fit-detector. */
 export const THRESHOLD_OPTIONS = {
@@ -50,8 +58,8 @@ export const anomalySpec: CommandSpec = {
     normal: { type: 'list', description: 'Normal class(es), by name or index (required)' },
     anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required unless some test classes have no training images, e.g. MVTec test/<defect>/: then those)' },
     reference: { type: 'list', description: 'Labelled classes trained on besides the normal ones (default: every class neither normal nor anomaly)' },
-    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: "Heads to train and score (any from the losses registry), or 'none' (e.g. with --baseline autoencoder on one-class data)" },
-    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability and 'normal-prob' = 1 − probability of the normal classes" },
+    heads: { type: 'list', default: ['softmax', 'l2softmax'], description: "Heads to train and score (any from the losses registry), 'rotation' (a one-class model trained on the normal images only, rotation prediction its only task, GEOM), or 'none' (e.g. with --baseline autoencoder on one-class data)" },
+    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability, 'normal-prob' = 1 − probability of the normal classes, 'max-logit' = −max logit, 'normal-logit' = −the normal class's logit; 'rotation' = −Σ log p(right rotation) (with --aux rotation or the 'rotation' model); 'mahalanobis-depths' (--depths); 'fusion' of the --fuse scores" },
     'score-options': { type: 'string', description: 'JSON options per score, e.g. {"knn":{"k":10,"metric":"euclidean"},"lof":{"k":30}}' },
     baseline: { type: 'list', choices: ['autoencoder'], description: 'Baselines scored under the same protocol' },
     'ae-normal-only': { type: 'boolean', default: false, description: 'Train the autoencoder on the normal training images only (default: normal + reference, like the heads)' },
@@ -60,11 +68,13 @@ export const anomalySpec: CommandSpec = {
     out: { type: 'string', default: 'runs/anomaly', description: `Output folder: anomaly.json, roc/scores/embedding .svg/.png, report.html, checkpoints, and detector${'.dmdet'} (the best row by AUROC, for deepmetric score)` },
     ...THRESHOLD_OPTIONS,
     ...TRAINING_OPTIONS,
+    ...QUALITY_OPTIONS,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
     'deepmetric anomaly --normal cat --anomaly dog --heads softmax,l2softmax,arcface --score knn,mahalanobis,msp --baseline autoencoder --augment --epochs 30',
     'deepmetric anomaly --normal 3 --anomaly 5 --reference airplane,automobile --score knn --score-options \'{"knn":{"k":1}}\'',
+    'deepmetric anomaly --normal cat --anomaly dog --heads l2softmax,rotation --aux rotation --score knn,normal-logit,rotation,fusion --fuse knn,normal-logit,rotation --tta flip --seeds 0,1,2',
   ],
 };
 
@@ -79,6 +89,11 @@ export interface AnomalyRow {
   n_anomaly: number;
   train_seconds: number;
   best_val_acc: number | null;
+  /** With --seeds: the seed of this row. */
+  seed?: number;
+  /** fusion and mahalanobis-depths: the components and their z-normalisation statistics (held-out normal images). */
+  components?: string[];
+  normalization?: Record<string, { mean: number; std: number; n: number }>;
 }
 
 /** A head's training record: the same fields as compare's. */
@@ -108,6 +123,11 @@ export interface AnomalyResults extends RunInfo {
   autoencoder?: { normal_only: boolean; n_train: number; lr: number; train_seconds: number; history: AutoencoderEpoch[] };
   /** The detector file written for the best row (by AUROC). */
   detector?: { path: string; head: string; score: string; threshold: Threshold; validation: DetectorValidation };
+  /** Set when Ctrl-C stopped the run before every head was trained (resume with --resume). */
+  interrupted?: boolean;
+  /** With --seeds: the seeds and, per head × score, mean ± std over them. */
+  seeds?: SeedsResults['seeds'];
+  summary?: SeedsResults['summary'];
 }
 
 /** What the figures need beyond anomaly.json: the scores and projections, kept in memory only. */
@@ -179,6 +199,14 @@ export function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<st
       if (Object.keys(opts).length > 0) throw new UsageError(`Expected no options for '${name}' in --score-options but received ${JSON.stringify(opts)}`);
       continue;
     }
+    if (QUALITY_SCORES.includes(name)) {
+      try {
+        checkScoreOptions(name, opts as Record<string, unknown>);
+      } catch (e) {
+        throw new UsageError(`--score-options for '${name}': ${(e as Error).message}`);
+      }
+      continue;
+    }
     try {
       createScorer(name, opts).dispose();
     } catch (e) {
@@ -190,7 +218,7 @@ export function parseScoreOptions(o: ParsedOptions, scores: string[]): Record<st
 
 /** Fails before any training when a scorer cannot be fitted on this many normal images (e.g. k too large). */
 function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<string, unknown>>, fitSet: ImageDataset): void {
-  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s))) {
+  for (const score of scores.filter((s) => !POSTERIOR_SCORES.includes(s) && !QUALITY_SCORES.includes(s))) {
     const scorer = createScorer(score, scoreOptions[score] ?? {});
     try {
       tidy(() => scorer.fit(randn([fitSet.labels.length, 4]), fitSet.labels));
@@ -204,10 +232,14 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
+  const seeds = parseSeeds(o);
+  if (seeds) return runSeeds(argv, o, seeds);
   const heads = (o.heads as string[]).filter((h) => h !== 'none');
-  checkHeadNames(heads);
+  const classHeads = heads.filter((h) => h !== ONE_CLASS_ROTATION);
+  checkHeadNames(classHeads);
   const scores = [...new Set(o.score as string[])];
   const scoreOptions = parseScoreOptions(o, scores);
+  const depths = parseDepths(o);
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
   if (heads.length === 0 && !withAutoencoder) throw new UsageError("Expected at least one head in --heads, or --baseline autoencoder with --heads none, but received none");
   const thresholdRule = thresholdRuleOf(o);
@@ -217,17 +249,28 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
 
   const source = o.data as string | undefined;
   const seed = o.seed as number;
-  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
+  const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const fullTrain = materializeDataset(data.train);
+  const fullTest = materializeDataset(data.test);
   const split = splitForAnomaly(fullTrain, fullTest, o);
   if (split.anomalyClasses.length === 0) {
     throw new UsageError(o.anomaly ? 'Expected --anomaly classes with test images but received none'
       : 'Expected --anomaly CLASS (a class name or index) but received none (every test class also has training images, so none is an anomaly by default)');
   }
-  const trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
-  const headProblem = heads.length > 0 ? oneClassProblem(heads[0], trainSet.classes) : null;
+  let trainSet = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
+  const headProblem = classHeads.length > 0 ? oneClassProblem(classHeads[0], trainSet.classes) : null;
   if (headProblem) {
     throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'): ` +
       `every head learns by telling classes apart. Add --reference classes, or score a method that learns from normal images alone: --heads none --baseline ${ONE_CLASS_METHODS.join(',')}`);
+  }
+  // Held-out normal training images: z-normalisation for fusion / mahalanobis-depths, the one-class model's validation.
+  let valNormal: ImageDataset | null = null;
+  if (needsNormalHoldout(scores, heads)) {
+    try {
+      ({ train: trainSet, validation: valNormal } = holdOutNormals(trainSet, split.normalClassCount, o['holdout-normal'] as number, seed + 3));
+    } catch (e) {
+      throw new UsageError(`--holdout-normal: ${(e as Error).message}`);
+    }
   }
   const isNormal = (label: number): boolean => label < split.normalClassCount;
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => isNormal(trainSet.labels[i])));
@@ -238,12 +281,16 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const { testNormal, testAnomaly } = split;
   if (testNormal.labels.length === 0) throw new UsageError(`Expected test images of the normal class(es) ${split.normalClasses.join(', ')} to score and to choose the threshold on but received none`);
   checkScorersFit(scores, scoreOptions, fitSet);
-  const config = trainConfig(o);
+  const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
   process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
+    (valNormal ? ` ${valNormal.labels.length} normal held out,` : '') +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
+  // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
+  const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
+  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   // The detector of the best row so far (by AUROC); written once every row is known.
@@ -253,6 +300,7 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
     const detector = fitDetector({
       method, normal: fitSet, validation: testNormal, anomalies: testAnomaly, classes: trainSet.classes, normalClassCount: split.normalClassCount,
       referenceClasses: split.referenceClasses, normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
+      resize: data.input.resize?.fit,
     });
     best?.detector.dispose();
     best = { auroc, head, score, detector };
@@ -260,34 +308,56 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   let interrupted = false;
   try {
     for (const name of heads) {
-      const { model, head } = buildModel(o, name, trainSet.classes.length);
+      const oneClass = name === ONE_CLASS_ROTATION ? buildOneClassRotation(o, data.input) : null;
+      const { model, head } = oneClass ?? buildModel(o, name, trainSet.classes.length, data.input);
+      const aux = oneClass ? null : auxiliaryRotation(o, model);
       try {
-        const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+        await loadPretrainedWeights(o, model);
+        const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
+          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task });
         if (r.interrupted) {
           process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
           interrupted = true;
           break;
         }
         headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
+        // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
+        const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
+        const tta = o.tta as TestTimeAugmentation;
         const evaluation = evaluateHead(model, head, { fit: fitSet, testNormal, testAnomaly, reference: refSample }, {
-          scorers: scores.map((s) => ({ name: s, options: s === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
-          normalization: config.normalization, device,
+          scorers: registryScores.filter((s) => fittedScores.includes(s)).map((s) => ({ name: s, options: s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
+          normalization: config.normalization, device, tta,
         });
         for (const s of evaluation.skipped) process.stderr.write(`anomaly: skipping '${s.score}' for '${name}', which has no class logits\n`);
+        if (oneClass) for (const s of scores.filter((x) => POSTERIOR_SCORES.includes(x))) process.stderr.write(`anomaly: skipping '${s}' for '${name}', which has no class logits\n`);
         for (const row of evaluation.rows) {
           addRow(figures, { head: name, score: row.score, scoreOptions: scoreOptions[row.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, row.normal, row.anomaly);
         }
+        // Rotation, Mahalanobis at several depths and fusion: fitted on the normal training images, normalised on the held-out normals.
+        const networkScores = scores.filter((s) => QUALITY_SCORES.includes(s));
+        if (networkScores.length > 0) {
+          const n = testNormal.labels.length;
+          const scored = computeScores({ model, head: oneClass ? null : head, rotationHead: oneClass?.head ?? aux?.rotationHead ?? null },
+            { fit: fitSet, validation: valNormal, test: concatTest(testNormal, testAnomaly), normalClassCount: split.normalClassCount }, networkScores,
+            { norm: config.normalization, device, scoreOptions, fuse: o.fuse as string[], depths, tta,
+              onSkip: (score, why) => process.stderr.write(`anomaly: skipping '${score}' for '${name}': ${why}\n`) });
+          for (const x of scored) {
+            addRow(figures, { head: name, score: x.score, scoreOptions: scoreOptions[x.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, x.values.slice(0, n), x.values.slice(n), x);
+          }
+        }
         figures.projections.set(name, evaluation.projection);
-        const top = [...evaluation.rows].sort((a, b) => b.metrics.auroc - a.metrics.auroc)[0];
+        // A detector file holds a registry scorer on a class head (not the one-class model, not the network scores).
+        const top = oneClass ? undefined : [...evaluation.rows].sort((a, b) => b.metrics.auroc - a.metrics.auroc)[0];
         if (top) {
           offer(top.metrics.auroc, name, top.score, {
-            kind: 'embedding', model, backbone: modelSpec(o), head,
-            scorer: top.score, scorerOptions: top.score === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[top.score] ?? {},
+            kind: 'embedding', model, backbone: modelSpec(o, data.input), head,
+            scorer: top.score, scorerOptions: top.score === 'normal-prob' || top.score === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[top.score] ?? {},
           });
         }
       } finally {
         model.dispose();
         head.dispose();
+        aux?.rotationHead.dispose();
       }
     }
 
@@ -328,12 +398,16 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
         normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
         n_train: trainSet.labels.length, n_fit: fitSet.labels.length, n_val: val.labels.length,
         n_test_normal: testNormal.labels.length, n_test_anomaly: testAnomaly.labels.length, model: 'final epoch',
+        ...(valNormal ? { n_holdout_normal: valNormal.labels.length } : {}),
       },
-      config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null },
+      config: { backbone: o.backbone, alpha: o.alpha, ...config, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null,
+        aux: (o.aux as string[] | undefined) ?? [], aux_weight: o.aux ? o['aux-weight'] : null, tta: o.tta, fuse: scores.includes('fusion') ? o.fuse : null,
+        depths: scores.includes('mahalanobis-depths') ? (depths ?? 'auto') : null, holdout_normal: valNormal ? o['holdout-normal'] : null },
       results: figures.rows.map((r) => r.row),
       heads: headRuns,
       ...(autoencoder ? { autoencoder } : {}),
       ...(detector ? { detector } : {}),
+      ...(interrupted ? { interrupted } : {}),
     };
     await writeAnomalyOutputs(out, results, figures);
     process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
@@ -358,12 +432,13 @@ export function thresholdRuleOf(o: ParsedOptions): ThresholdRule {
   return fpr !== undefined ? { fpr } : tpr !== undefined ? { tpr } : {};
 }
 
-function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[]): void {
+function addRow(figures: Figures, r: { head: string; score: string; scoreOptions?: Record<string, unknown>; trainSeconds: number; bestValAcc: number | null }, normal: number[], anomaly: number[], extra?: NetworkScore): void {
   const metrics = anomalyMetrics(normal, anomaly);
   const row: AnomalyRow = {
     head: r.head, score: r.score, ...(r.scoreOptions && Object.keys(r.scoreOptions).length > 0 ? { score_options: r.scoreOptions } : {}),
     auroc: metrics.auroc, aupr: metrics.aupr, fpr_at_95_tpr: metrics.fpr_at_95_tpr, n_normal: metrics.n_normal, n_anomaly: metrics.n_anomaly,
     train_seconds: r.trainSeconds, best_val_acc: r.bestValAcc,
+    ...(extra?.components ? { components: extra.components, normalization: extra.normalization } : {}),
   };
   figures.rows.push({ row, metrics, normal, anomaly });
 }
@@ -433,4 +508,45 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
     report.table(r.autoencoder.history.map((e) => ({ ...e })), { heading: 'Autoencoder training', digits: 5 });
   }
   await report.write(join(out, 'report.html'));
+}
+
+/**
+ * --seeds: the whole protocol once per seed, each in OUT/seed-N with all its outputs; then OUT/anomaly.json
+ * holds every seed's rows (tagged with their seed) and, per head × score, mean ± std over the seeds.
+ */
+async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Promise<AnomalyResults> {
+  const out = resolve(o.out as string);
+  const runs: AnomalyResults[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
+    const run = await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) });
+    runs.push(run);
+    if (run.interrupted) {
+      process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
+      break;
+    }
+  }
+  const rows = runs.flatMap((r, i) => r.results.map((row) => ({ ...row, seed: seeds[i] })));
+  const done = seeds.slice(0, runs.length);
+  const { summary } = summarizeSeeds(rows, done);
+  // Per-seed records (autoencoder history, detector file) stay in seed-N/anomaly.json.
+  const { autoencoder: _autoencoder, detector: _detector, ...first } = runs[0];
+  const results: AnomalyResults = {
+    ...first, ...runInfo(['anomaly', ...argv]),
+    config: { ...first.config, seed: seeds[0], seeds },
+    ...(runs.length < seeds.length ? { interrupted: true } : {}),
+    results: rows,
+    heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
+    seeds: done, summary,
+  };
+  await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const sortedRows = [...rows].sort(byAuroc);
+  await new HtmlReport({ title: 'deepmetric anomaly over seeds', subtitle: results.command })
+    .notes(`The protocol ran once per seed (${seeds.join(', ')}); each seed's charts, report and detector are in seed-N/. ` +
+      'Mean ± sample standard deviation over the seeds, per head and score.', { heading: 'Seeds' })
+    .table(seedsTableRows(summary), { heading: 'AUROC over seeds (sorted by mean)' })
+    .table(tableRows(sortedRows).map((r, i) => ({ seed: sortedRows[i].seed, ...r })), { heading: 'Every seed', digits: 4 })
+    .write(join(out, 'report.html'));
+  process.stdout.write(`\nOver seeds ${seeds.join(', ')}:\n${seedsTable(summary)}\n\nWrote ${join(out, 'anomaly.json')} and report.html (per seed: seed-N/)\n`);
+  return results;
 }

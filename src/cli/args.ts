@@ -1,5 +1,6 @@
 // Declarative command-line options: parsing with node:util, generated --help, checked values.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean' | 'list';
@@ -29,7 +30,7 @@ export type ParsedOptions = Record<string, string | number | boolean | string[] 
 export const positionalsOf = (o: ParsedOptions): string[] => (o._ as string[] | undefined) ?? [];
 
 /** Thrown for bad command-line input: printed without a stack, with a pointer to --help. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export function helpText(spec: CommandSpec): string {
   const lines = [`deepmetric ${spec.name} — ${spec.summary}`, '', `Usage: ${spec.usage ?? `deepmetric ${spec.name} [options]`}`, '', 'Options:'];

@@ -9,8 +9,10 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, trainConfig } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 
 export const compareSpec: CommandSpec = {
   name: 'compare',
@@ -19,11 +21,13 @@ export const compareSpec: CommandSpec = {
     heads: { type: 'list', default: ['softmax', 'l2softmax'], description: 'Heads to compare (any from the losses registry)' },
     out: { type: 'string', default: 'runs/compare', description: 'Output folder: results.json, val_acc.svg/png, report.html, checkpoints' },
     ...TRAINING_OPTIONS,
+    ...DISTRIBUTED_OPTIONS,
   },
   examples: [
     'deepmetric compare --epochs 3 --max-train 10000',
     'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
-    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000   # the seed\'s full budget',
+    'deepmetric compare --nproc 2 --epochs 15   # two data-parallel worker processes, one core each',
+    'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000 --bn-momentum 0.001 --precise-bn 0   # the seed\'s full budget, Keras\'s BatchNorm',
   ],
 };
 
@@ -44,21 +48,38 @@ export interface CompareResults extends RunInfo {
   heads: HeadResult[];
 }
 
-export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv)): Promise<CompareResults> {
+export async function compareCommand(argv: string[], o: ParsedOptions = parseOptions(compareSpec, argv), command = 'compare'): Promise<CompareResults> {
+  checkHeadNames(o.heads as string[]);
+  // distributed: with --nproc this process only launches the workers, which rerun this command
+  const launched = await launchIfRequested(o, command, argv);
+  if (launched) return launcherOutcome<CompareResults>(launched, join(resolve(o.out as string), 'results.json'));
+  // distributed: null unless this process is one rank of several (then it must match the others)
+  const dp = joinIfWorker(o, { heads: o.heads, model: modelSpec(o), config: trainConfig(o) });
+  try {
+    const results = await compareInProcess(argv, o, dp);
+    dp?.close(true);
+    return results;
+  } finally {
+    dp?.close(); // safe twice; after an error it leaves at once
+  }
+}
+
+async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParallel | null): Promise<CompareResults> {
   const heads = o.heads as string[];
   checkHeadNames(heads);
   applyRuntime(o);
   const out = resolve(o.out as string);
   mkdirSync(out, { recursive: true });
   const data = await loadExperimentData(o);
-  const config = trainConfig(o);
-  process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
+  const config = trainConfig(o, data.dataset);
+  if (!dp || dp.isRoot) process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];
   for (const name of heads) {
-    const { model, head } = buildModel(o, name, data.train.classes.length);
+    const { model, head } = buildModel(o, name, data.train.classes.length, data.dataset.input);
     try {
-      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o) });
+      await loadPretrainedWeights(o, model);
+      const r = await train({ model, head, train: data.train, val: data.val, config, dir: join(out, 'checkpoints', name), resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.dataset.input), distributed: dp });
       results.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
       if (r.interrupted) {
         process.stderr.write(`compare: stopped during '${name}'; partial results written. Resume with the same command plus --resume.\n`);
@@ -77,6 +98,7 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
     config: { backbone: o.backbone, alpha: o.alpha, ...config },
     heads: results,
   };
+  if (dp && !dp.isRoot) return results_; // distributed: rank 0 alone writes results
   await writeCompareOutputs(out, results_);
   process.stdout.write(`${resultTable(results_)}\n\nWrote ${join(out, 'results.json')}, val_acc.svg/png and report.html\n`);
   return results_;

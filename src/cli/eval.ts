@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
 import { loadSplit } from './split-data.js';
+import { DATA_OPTIONS } from './data-options.js';
 import { runInfo } from './run-info.js';
 
 export const evalSpec: CommandSpec = {
@@ -20,11 +21,10 @@ export const evalSpec: CommandSpec = {
   summary: 'Evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix, retrieval metrics',
   options: {
     checkpoint: { type: 'string', description: 'A best.ckpt or last.ckpt written by train/compare (required)' },
-    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: 'Which split to evaluate' },
+    split: { type: 'string', default: 'test', choices: ['train', 'test'], description: "Which split to evaluate ('test' = the held-out images: test/, t10k, or the --val-fraction split the model was trained beside)" },
     max: { type: 'number', integer: true, min: 10, description: 'Evaluate a stratified subset of N images' },
     out: { type: 'string', description: 'Also write eval.json into this folder' },
-    data: TRAINING_OPTIONS.data,
-    'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    ...DATA_OPTIONS,
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
     device: TRAINING_OPTIONS.device,
@@ -38,7 +38,7 @@ export async function evalCommand(argv: string[]): Promise<Record<string, unknow
   applyRuntime(o);
   const trained = loadTrainedModel(resolve(o.checkpoint as string), { fuse: true });
   try {
-    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined, trained.config.input);
     const n = data.labels.length;
     const result = noGrad(() => tidy(() => {
       const emb = embedDataset(trained.model, data, { norm: trained.config.normalization });

@@ -1,8 +1,9 @@
 // What the training commands share: loading the data, building backbone + head, the train config.
 import { resolve } from 'node:path';
-import type { ImageDataset } from '../data/dataset.js';
-import { loadCifar10 } from '../data/cifar10.js';
 import { stratifiedSubset } from '../data/splits.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { DatasetInput, LoadedDataset } from '../data/load-dataset.js';
+import { NORMALIZATIONS, type NormalizationName } from '../data/normalization.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
 import { CIFAR10_AUGMENT } from '../data/transforms.js';
 import { createEmbeddingNet, BACKBONES, type BackboneSpec } from '../models/registry.js';
@@ -13,17 +14,19 @@ import { manualSeed } from '../tensor/creation.js';
 import { setNumThreads } from '../tensor/runtime.js';
 import { checkDevice } from '../tensor/device.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { loadWeights, weightsNormalization } from '../weights/load-weights.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
+import { DATA_OPTIONS, loadCommandData, sourceLabel } from './data-options.js';
 
 /** Options every training command takes; defaults are the seed experiment's. */
 export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
-  data: { type: 'string', env: 'DEEPMETRIC_CIFAR10', description: 'CIFAR-10 source: official URL, cifar-10-binary.tar.gz, cifar-10-batches-bin/, or an image-folder archive/folder with train/<class>/ and test/<class>/ (default: ../shared/datasets/cifar10-jpeg.tar.gz when present, else the official URL)' },
-  'cache-dir': { type: 'string', env: 'DEEPMETRIC_CACHE', description: 'Where downloads and decoded datasets are cached (default .cache/deepmetric)' },
+  ...DATA_OPTIONS,
   backbone: { type: 'string', default: 'mobilenetv2', choices: BACKBONES, description: 'Backbone network' },
   alpha: { type: 'number', default: 0.5, description: 'MobileNetV2 width multiplier' },
-  'bn-momentum': { type: 'number', description: "MobileNetV2 BatchNorm momentum, PyTorch convention (default Keras's 0.999, i.e. 0.001; 0.01-0.1 settles faster in short runs)" },
+  'bn-momentum': { type: 'number', default: 0.01, description: "MobileNetV2 BatchNorm momentum in PyTorch's convention (running = (1−m)·running + m·batch): 0.01 = Keras momentum 0.99; 0.001 is Keras's exact 0.999 (with --precise-bn 0 for the 1000-epoch reproduction; its moving averages need ≈ 20 CIFAR-10 epochs)" },
+  'precise-bn': { type: 'number', integer: true, min: 0, default: 2048, description: "Before each validation, recompute BatchNorm statistics as the average over N training images (precise BN; changes evaluation only, never training). 0 keeps the moving averages, as Keras does" },
   'projection-dim': { type: 'number', integer: true, min: 1, description: 'Add a linear projection to this embedding size' },
-  epochs: { type: 'number', integer: true, min: 1, default: 10, description: 'Training epochs' },
+  epochs: { type: 'number', integer: true, min: 0, default: 10, description: 'Training epochs; 0 = no training: the (pretrained) backbone embeds as it is, validated once and checkpointed' },
   'batch-size': { type: 'number', integer: true, min: 2, default: 128, description: 'Images per batch' },
   optimizer: { type: 'string', default: 'adam-amsgrad', choices: ['adam-amsgrad', 'adam', 'adamw', 'sgd'], description: 'Optimizer' },
   lr: { type: 'number', default: 1e-4, description: 'Learning rate (peak, with a schedule)' },
@@ -32,7 +35,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   'warmup-epochs': { type: 'number', default: 0, description: 'Linear warm-up epochs' },
   augment: { type: 'boolean', default: false, description: 'Random crop (pad 4) and horizontal flip' },
   cutout: { type: 'number', integer: true, min: 0, default: 0, description: 'With --augment, also cut out a square of this size' },
-  normalize: { type: 'string', default: 'unit', choices: ['unit', 'standard'], description: "Input scaling: 'unit' = pixels/255 (the seed's), 'standard' = per-channel mean/std" },
+  normalize: { type: 'string', default: 'unit', choices: NORMALIZATIONS, description: "Input scaling, stored with the model: 'unit' (= 'none') pixels/255, the seed's; 'standard' per-channel mean/std of the training split (CIFAR-10's published values for CIFAR-10); 'cifar10' or 'imagenet' fixed mean/std" },
   'max-train': { type: 'number', integer: true, min: 10, description: 'Train on a stratified subset of N training images' },
   'max-val': { type: 'number', integer: true, min: 10, description: 'Validate on a stratified subset of N test images' },
   'early-stop': { type: 'number', integer: true, min: 1, description: 'Stop after N epochs without validation improvement' },
@@ -42,12 +45,17 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   threads: { type: 'number', integer: true, min: 1, env: 'DEEPMETRIC_NUM_THREADS', description: 'libtorch intra-op threads (default: every core)' },
   device: { type: 'string', default: 'cpu', description: "'cpu' or 'cuda' (needs a CUDA libtorch)" },
   resume: { type: 'boolean', default: false, description: 'Continue from the checkpoints in --out' },
+  weights: { type: 'string', description: "Pretrained backbone weights: torchvision .pth (with --backbone torchvision-resnet18 etc.), .safetensors, or Keras's mobilenet_v2 .h5 (with --backbone mobilenetv2 --alpha α); sets the input normalisation the weights expect (see docs/pretrained.md)" },
+  'freeze-backbone': { type: 'boolean', default: false, description: 'Train only the projection and head: backbone frozen, its BatchNorm statistics kept' },
+  'backbone-lr-mult': { type: 'number', min: 0, default: 1, description: "The backbone's learning rate as a multiple of --lr (e.g. 0.1 to fine-tune pretrained weights gently)" },
 };
 
 export interface ExperimentData {
-  train: ImageDataset;
-  val: ImageDataset;
+  train: AnyImageDataset;
+  val: AnyImageDataset;
   source: string;
+  /** Everything loadDataset returned (class names per split, normalization, input shape). */
+  dataset: LoadedDataset;
 }
 
 export function applyRuntime(o: ParsedOptions): void {
@@ -56,13 +64,14 @@ export function applyRuntime(o: ParsedOptions): void {
 }
 
 export async function loadExperimentData(o: ParsedOptions): Promise<ExperimentData> {
-  const source = o.data as string | undefined;
-  const { train, test } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
+  const dataset = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const { train, test } = dataset;
   const seed = o.seed as number;
   return {
-    train: o['max-train'] ? stratifiedSubset(train, { size: o['max-train'] as number, seed }) : train,
-    val: o['max-val'] ? stratifiedSubset(test, { size: o['max-val'] as number, seed: seed + 1 }) : test,
-    source: source ? resolve(source) : 'default',
+    train: o['max-train'] ? stratifiedSubset(train, { size: Math.min(o['max-train'] as number, train.labels.length), seed }) : train,
+    val: o['max-val'] ? stratifiedSubset(test, { size: Math.min(o['max-val'] as number, test.labels.length), seed: seed + 1 }) : test,
+    source: sourceLabel(o),
+    dataset,
   };
 }
 
@@ -83,14 +92,27 @@ export function checkHeadNames(names: string[]): void {
   for (const n of names) if (!HEAD_NAMES.includes(n)) throw new UsageError(`Expected heads among ${HEAD_NAMES.join(', ')} but received '${n}'`);
 }
 
-export function modelSpec(o: ParsedOptions): BackboneSpec {
-  return { name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined };
+/** With the data's input, the model takes its channels (and MobileNetV2 its size, for Keras's padding rule). */
+export function modelSpec(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): BackboneSpec {
+  return {
+    name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined,
+    ...(input ? { inChannels: input.channels, inputSize: input.height } : {}),
+  };
+}
+
+/** With --weights, loads the pretrained weights into the model's backbone (its top, if the file has one, left out). */
+export async function loadPretrainedWeights(o: ParsedOptions, model: EmbeddingNet, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
+  const file = o.weights as string | undefined;
+  if (!file) return;
+  const r = await loadWeights(model, resolve(file));
+  log(`weights: loaded ${r.loaded} tensors from ${file} (${r.format}${r.hashPrefix ? `, SHA-256 ${r.hashPrefix}… verified` : ''}` +
+    `${r.skipped.length ? `; left out ${r.skipped.length}: the classification top and BatchNorm batch counters` : ''})`);
 }
 
 /** A fresh backbone + head, initialised from the seed so that every head starts from the same backbone. */
-export function buildModel(o: ParsedOptions, headName: string, numClasses: number): { model: EmbeddingNet; head: Head } {
+export function buildModel(o: ParsedOptions, headName: string, numClasses: number, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: Head } {
   manualSeed(o.seed as number);
-  const model = createEmbeddingNet(modelSpec(o));
+  const model = createEmbeddingNet(modelSpec(o, input));
   const headOpts = parseHeadOptions(o)[headName] ?? {};
   const head = createHead(headName, { embeddingDim: model.embeddingDim, numClasses, ...headOpts });
   if (o.device !== 'cpu') {
@@ -100,7 +122,8 @@ export function buildModel(o: ParsedOptions, headName: string, numClasses: numbe
   return { model, head };
 }
 
-export function trainConfig(o: ParsedOptions): TrainConfig {
+/** With the loaded data, its normalization and input description are recorded in the config (and so in checkpoints). */
+export function trainConfig(o: ParsedOptions, data?: LoadedDataset): TrainConfig {
   const opt = o.optimizer as string;
   const augment = o.augment ? { ...CIFAR10_AUGMENT, ...(o.cutout ? { cutoutSize: o.cutout as number } : {}) } : null;
   return {
@@ -117,8 +140,15 @@ export function trainConfig(o: ParsedOptions): TrainConfig {
     schedule: { kind: o.schedule as 'constant' | 'cosine' | 'step', warmupEpochs: o['warmup-epochs'] as number },
     seed: o.seed as number,
     augment,
-    normalization: o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
+    // Pretrained weights expect the scaling they were trained with, unless --normalize chooses otherwise.
+    normalization: o.weights && o.normalize === 'unit' ? weightsNormalization(resolve(o.weights as string))
+      : data ? data.normalization : o.normalize === 'standard' ? { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD } : { kind: 'unit' },
+    ...(data ? { input: data.input } : {}),
+    preciseBn: o['precise-bn'] as number | undefined,
     earlyStopping: o['early-stop'] ? { patience: o['early-stop'] as number } : null,
     device: o.device as 'cpu',
+    weights: o.weights ? resolve(o.weights as string) : null,
+    freezeBackbone: o['freeze-backbone'] as boolean,
+    backboneLrMult: o['backbone-lr-mult'] as number,
   };
 }

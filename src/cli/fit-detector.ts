@@ -3,7 +3,9 @@
 // images, choose the threshold on held-out normal images, write DIR/detector.dmdet.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCifar10 } from '../data/cifar10.js';
+import { materializeDataset } from '../data/file-image-dataset.js';
+import type { NormalizationName } from '../data/normalization.js';
+import { loadCommandData } from './data-options.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { Random } from '../data/random.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
@@ -83,7 +85,9 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   mkdirSync(out, { recursive: true });
   const source = o.data as string | undefined;
   const seed = o.seed as number;
-  const { train: fullTrain, test: fullTest } = await loadCifar10({ source, cacheDir: o['cache-dir'] as string | undefined, split: 'both' });
+  const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
+  const fullTrain = materializeDataset(data.train);
+  const fullTest = materializeDataset(data.test);
 
   // Roles: the anomaly "classes" are every class neither normal nor reference; fit-detector never reads them.
   const classes = fullTrain.classes;
@@ -103,7 +107,7 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   const problem = oneClassProblem(method, trainSet.classes);
   if (problem) throw new UsageError(`Expected a method that can learn from these classes: ${problem} (--reference)`);
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < split.normalClassCount));
-  const config = trainConfig(o);
+  const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
   process.stderr.write(`fit-detector: normal ${split.normalClasses.join(',')} (reference: ${split.referenceClasses.join(',') || 'none'}); ` +
     `${method === 'autoencoder' ? fitSet.labels.length : trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting, ${validation.labels.length} held-out normal for the threshold\n`);
@@ -112,6 +116,7 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   const common = {
     normal: fitSet, validation, classes: trainSet.classes, normalClassCount: split.normalClassCount, referenceClasses: split.referenceClasses,
     normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
+    resize: data.input.resize?.fit,
   };
   if (method === 'autoencoder') {
     manualSeed(seed);
@@ -125,13 +130,13 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
       ae.dispose();
     }
   } else {
-    const { model, head } = buildModel(o, method, trainSet.classes.length);
+    const { model, head } = buildModel(o, method, trainSet.classes.length, data.input);
     try {
       const val = split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o) });
+      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o, data.input) });
       if (r.interrupted) throw new Error(`fit-detector: stopped during '${method}'; run the same command with --resume`);
       const scorerOptions = score === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[score] ?? {};
-      detector = fitDetector({ ...common, method: { kind: 'embedding', model, backbone: modelSpec(o), head, scorer: score, scorerOptions } });
+      detector = fitDetector({ ...common, method: { kind: 'embedding', model, backbone: modelSpec(o, data.input), head, scorer: score, scorerOptions } });
     } finally {
       model.dispose();
       head.dispose();

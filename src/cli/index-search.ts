@@ -8,6 +8,7 @@ import { formatTable } from '../util/table.js';
 import { type CommandSpec, parseOptions, positionalsOf, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
 import { loadSplit } from './split-data.js';
+import { DATA_OPTIONS } from './data-options.js';
 
 export const indexSpec: CommandSpec = {
   name: 'index',
@@ -20,8 +21,7 @@ export const indexSpec: CommandSpec = {
     kind: { type: 'string', default: 'exact', choices: ['exact', 'hnsw'], description: "'exact' compares a query with every image; 'hnsw' searches an approximate graph (needs hnswlib-node; for large sets)" },
     metric: { type: 'string', default: 'cosine', choices: ['cosine', 'euclidean'], description: 'Distance between embeddings' },
     out: { type: 'string', default: `index${INDEX_EXTENSION}`, description: 'The index file' },
-    data: TRAINING_OPTIONS.data,
-    'cache-dir': TRAINING_OPTIONS['cache-dir'],
+    ...DATA_OPTIONS,
     seed: TRAINING_OPTIONS.seed,
     threads: TRAINING_OPTIONS.threads,
   },
@@ -48,9 +48,9 @@ export async function indexCommand(argv: string[]): Promise<{ path: string; coun
   applyRuntime({ ...o, device: 'cpu' });
   const trained = loadTrainedModel(resolve(o.checkpoint as string));
   try {
-    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined);
+    const data = await loadSplit(o, o.split as 'train' | 'test', o.max as number | undefined, trained.config.input);
     const source = o.data ? resolve(o.data as string) : 'default';
-    const index = ImageIndex.build({ model: trained.model, backbone: trained.backbone, data, normalization: trained.config.normalization,
+    const index = ImageIndex.build({ model: trained.model, backbone: trained.backbone, data, normalization: trained.config.normalization, resize: trained.config.input?.resize?.fit,
       kind: o.kind as 'exact' | 'hnsw', metric: o.metric as 'cosine', source });
     try {
       const out = resolve(o.out as string);

@@ -18,5 +18,5 @@ export const trainSpec: CommandSpec = {
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const o = parseOptions(trainSpec, argv);
-  await compareCommand(argv, { ...o, heads: [o.head as string] });
+  await compareCommand(argv, { ...o, heads: [o.head as string] }, 'train');
 }

@@ -9,17 +9,19 @@
 // the size and digest checks catch files damaged later.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
 
 const MAGIC = Buffer.from('DMCACHE1', 'ascii');
-const DIGEST = 'sha1';
-const DIGEST_BYTES = 20;
+export const CACHE_DIGEST = 'sha1';
+const DIGEST = CACHE_DIGEST;
+export const CACHE_DIGEST_BYTES = 20;
+const DIGEST_BYTES = CACHE_DIGEST_BYTES;
 const CHUNK = 1 << 24;
 
-interface CacheHeader {
+export interface CacheHeader {
   count: number;
   height: number;
   width: number;
@@ -55,11 +57,7 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
     source,
     ...(dataset.files ? { files: dataset.files } : {}),
   };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(padTo4(12 + json.length));
-  MAGIC.copy(prefix, 0);
-  prefix.writeUInt32LE(json.length, 8);
-  json.copy(prefix, 12);
+  const prefix = encodeCacheHeader(header);
   const labels = Buffer.alloc(dataset.labels.length * 4);
   dataset.labels.forEach((label, i) => labels.writeInt32LE(label, i * 4));
 
@@ -87,35 +85,67 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
   }
 }
 
+/** Where a cache file's parts lie, read from its header; shared by the in-memory and streaming readers. */
+export interface CacheLayout {
+  header: CacheHeader;
+  size: number;
+  prefixLength: number;
+  labelOffset: number;
+  pixelOffset: number;
+  pixelBytes: number;
+}
+
+export function corruptCache(file: string, why: string): DataFileError {
+  return new DataFileError(file, `corrupt dataset cache: ${why}`);
+}
+
+/** Reads and checks the header of an open cache file (not its checksum). */
+export async function readCacheLayout(handle: FileHandle, file: string): Promise<CacheLayout> {
+  const { size } = await handle.stat();
+  const corrupt = (why: string) => corruptCache(file, why);
+  const start = Buffer.alloc(12);
+  if (size < 12 + DIGEST_BYTES || (await handle.read(start, 0, 12, 0)).bytesRead !== 12) throw corrupt('file too short');
+  if (!start.subarray(0, 8).equals(MAGIC)) throw corrupt('wrong magic bytes (not a deepmetric cache)');
+  const jsonLength = start.readUInt32LE(8);
+  if (12 + jsonLength > size) throw corrupt('header longer than the file');
+  const json = Buffer.alloc(jsonLength);
+  await handle.read(json, 0, jsonLength, 12);
+  let header: CacheHeader;
+  try {
+    header = JSON.parse(json.toString('utf8')) as CacheHeader;
+  } catch {
+    throw corrupt('unreadable header');
+  }
+  const { count, height, width, channels, classes } = header;
+  if (![count, height, width, channels].every((v) => Number.isInteger(v) && v >= 0) || !Array.isArray(classes)) {
+    throw corrupt('invalid header fields');
+  }
+  const prefixLength = padTo4(12 + jsonLength);
+  const pixelBytes = count * height * width * channels;
+  const expected = prefixLength + count * 4 + pixelBytes + DIGEST_BYTES;
+  if (size !== expected) throw corrupt(`size ${size} bytes, expected ${expected} (truncated or overwritten)`);
+  return { header, size, prefixLength, labelOffset: prefixLength, pixelOffset: prefixLength + count * 4, pixelBytes };
+}
+
+/** The 8 magic bytes, a length and the JSON header, padded so the int32 labels that follow are aligned. */
+export function encodeCacheHeader(header: CacheHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(padTo4(12 + json.length));
+  MAGIC.copy(prefix, 0);
+  prefix.writeUInt32LE(json.length, 8);
+  json.copy(prefix, 12);
+  return prefix;
+}
+
 /** Reads and verifies a cache file; any damage is a DataFileError naming it. */
 export async function readDatasetCache(file: string): Promise<ImageDataset> {
   const handle = await open(file, 'r').catch((error: Error) => {
     throw new DataFileError(file, `cannot open dataset cache (${error.message})`, { cause: error });
   });
   try {
-    const { size } = await handle.stat();
-    const corrupt = (why: string) => new DataFileError(file, `corrupt dataset cache: ${why}`);
-    const start = Buffer.alloc(12);
-    if (size < 12 + DIGEST_BYTES || (await handle.read(start, 0, 12, 0)).bytesRead !== 12) throw corrupt('file too short');
-    if (!start.subarray(0, 8).equals(MAGIC)) throw corrupt('wrong magic bytes (not a deepmetric cache)');
-    const jsonLength = start.readUInt32LE(8);
-    if (12 + jsonLength > size) throw corrupt('header longer than the file');
-    const json = Buffer.alloc(jsonLength);
-    await handle.read(json, 0, jsonLength, 12);
-    let header: CacheHeader;
-    try {
-      header = JSON.parse(json.toString('utf8')) as CacheHeader;
-    } catch {
-      throw corrupt('unreadable header');
-    }
+    const { header, size, prefixLength, pixelBytes } = await readCacheLayout(handle, file);
     const { count, height, width, channels, classes } = header;
-    if (![count, height, width, channels].every((v) => Number.isInteger(v) && v >= 0) || !Array.isArray(classes)) {
-      throw corrupt('invalid header fields');
-    }
-    const prefixLength = padTo4(12 + jsonLength);
-    const pixelBytes = count * height * width * channels;
-    const expected = prefixLength + count * 4 + pixelBytes + DIGEST_BYTES;
-    if (size !== expected) throw corrupt(`size ${size} bytes, expected ${expected} (truncated or overwritten)`);
+    const corrupt = (why: string) => corruptCache(file, why);
 
     const hash = createHash(DIGEST);
     const prefix = Buffer.alloc(prefixLength);

@@ -3,6 +3,7 @@
 // thread read the images without copying when the buffer is a SharedArrayBuffer.
 
 import { checkInteger } from './checks.js';
+import { isFileImageDataset, materializeDataset, type AnyImageDataset, type FileImageDataset } from './file-image-dataset.js';
 
 export interface ImageDataset {
   /** N*H*W*C bytes, NHWC, channels RGB (or a single grey channel). */
@@ -23,12 +24,12 @@ export function imageSize(dataset: Pick<ImageDataset, 'height' | 'width' | 'chan
   return dataset.height * dataset.width * dataset.channels;
 }
 
-export function datasetSize(dataset: ImageDataset): number {
+export function datasetSize(dataset: AnyImageDataset): number {
   return dataset.labels.length;
 }
 
 /** Number of images of each class, indexed by label. */
-export function classCounts(dataset: ImageDataset): number[] {
+export function classCounts(dataset: Pick<ImageDataset, 'labels' | 'classes'>): number[] {
   const counts = new Array<number>(dataset.classes.length).fill(0);
   for (const label of dataset.labels) counts[label]++;
   return counts;
@@ -91,39 +92,42 @@ export function validateDataset(dataset: ImageDataset, origin = 'dataset'): Imag
 }
 
 /**
- * A new dataset holding the given images in the given order (copied). With `relabel`, old labels
- * map to new ones and `classes` becomes the new class list.
+ * A new dataset holding the given images in the given order: copied for an in-memory dataset, a
+ * view over the same cache file for a file-backed one. With `relabel`, old labels map to new ones
+ * and `classes` becomes the new class list.
  */
-export function subsetDataset(
-  dataset: ImageDataset,
+export function subsetDataset<D extends AnyImageDataset>(
+  dataset: D,
   indices: ArrayLike<number>,
   relabel?: { labelMap: ArrayLike<number>; classes: string[] },
-): ImageDataset {
-  const perImage = imageSize(dataset);
+): D {
   const count = dataset.labels.length;
-  const images = sharedBytes(indices.length * perImage);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i];
     checkInteger('index', index, 0, count - 1);
-    images.set(dataset.images.subarray(index * perImage, (index + 1) * perImage), i * perImage);
     const label = dataset.labels[index];
     labels[i] = relabel ? relabel.labelMap[label] : label;
   }
-  return {
-    images,
-    labels,
-    height: dataset.height,
-    width: dataset.width,
-    channels: dataset.channels,
-    classes: relabel ? [...relabel.classes] : [...dataset.classes],
-    ...(dataset.files ? { files: Array.from(indices, (index) => dataset.files![index]) } : {}),
-  };
+  const classes = relabel ? [...relabel.classes] : [...dataset.classes];
+  const files = dataset.files ? { files: Array.from(indices, (index) => dataset.files![index]) } : {};
+  if (isFileImageDataset(dataset)) {
+    const rows = Int32Array.from(indices, (index) => dataset.rows[index]);
+    return { ...dataset, rows, labels, classes, ...files } satisfies FileImageDataset as D;
+  }
+  const perImage = imageSize(dataset);
+  const images = sharedBytes(indices.length * perImage);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    images.set((dataset as ImageDataset).images.subarray(index * perImage, (index + 1) * perImage), i * perImage);
+  }
+  return { images, labels, height: dataset.height, width: dataset.width, channels: dataset.channels, classes, ...files } satisfies ImageDataset as D;
 }
 
-/** Appends datasets of identical shape and class list. */
-export function concatDatasets(parts: ImageDataset[]): ImageDataset {
-  if (parts.length === 0) throw new RangeError('Expected at least one dataset to concatenate but received 0');
+/** Appends datasets of identical shape and class list, in memory. */
+export function concatDatasets(datasets: AnyImageDataset[]): ImageDataset {
+  if (datasets.length === 0) throw new RangeError('Expected at least one dataset to concatenate but received 0');
+  const parts = datasets.map(materializeDataset);
   const [first] = parts;
   for (const part of parts) {
     if (part.height !== first.height || part.width !== first.width || part.channels !== first.channels) {

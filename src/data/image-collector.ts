@@ -98,8 +98,8 @@ export class ImageCollector {
     if (expected.height !== height || expected.width !== width || expected.channels !== channels) {
       throw new DataFileError(
         file,
-        `image is ${width}x${height}x${channels} but ${expected.file} is ${expected.width}x${expected.height}x${expected.channels}; ` +
-          'pass the resize option to load images of different sizes',
+        `image is ${width}x${height} but ${expected.file} is ${expected.width}x${expected.height}; ` +
+          'images of different sizes need resizing to one size: pass --image-size N or WxH (loadDataset: imageSize), with --resize cover|contain|fill',
       );
     }
   }

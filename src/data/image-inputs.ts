@@ -1,10 +1,10 @@
 // The image files named on a command line: files as given, folders walked recursively (sorted,
-// hidden entries skipped) and the file entries of .tar / .tar.gz / .tgz archives. A path that
+// hidden entries skipped) and the file entries of .tar / .tar.gz / .tgz / .zip archives. A path that
 // cannot be read becomes an input whose read() fails, so one bad path never hides the others.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareNames } from './class-order.js';
-import { readTarFile } from './tar-reader.js';
+import { readArchiveFile } from './archive-reader.js';
 
 export interface ImageInput {
   /** The file path, or `archive:entry` for an archive member. */
@@ -12,7 +12,7 @@ export interface ImageInput {
   read(): Promise<Buffer>;
 }
 
-const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
+const ARCHIVE = /\.(tar|tar\.gz|tgz|zip)$/i;
 
 const failing = (name: string, error: Error): ImageInput => ({ name, read: () => Promise.reject(error) });
 
@@ -35,7 +35,7 @@ async function* walk(folder: string): AsyncGenerator<ImageInput> {
 
 async function* archive(file: string): AsyncGenerator<ImageInput> {
   try {
-    for await (const entry of readTarFile(file)) {
+    for await (const entry of readArchiveFile(file)) {
       const base = entry.path.split('/').pop() ?? '';
       if (entry.type !== 'file' || base.startsWith('.')) continue;
       const data = entry.data;

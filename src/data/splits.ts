@@ -1,8 +1,10 @@
-// Class- and sample-level splits of an ImageDataset. Every function returns new datasets (copies)
+// Class- and sample-level splits of an ImageDataset. Every function returns new datasets (copies;
+// views over the same cache file for file-backed datasets)
 // and never changes its input. Random choices are seeded, so a split is reproducible.
 
 import { checkInteger, checkNumber } from './checks.js';
 import { indicesByClass, subsetDataset, type ImageDataset } from './dataset.js';
+import type { AnyImageDataset } from './file-image-dataset.js';
 import { deriveSeed, Random } from './random.js';
 
 /** A class given by name or by label. */
@@ -25,7 +27,7 @@ export function resolveClasses(dataset: Pick<ImageDataset, 'classes'>, refs: rea
 }
 
 /** Only the images of the given classes, relabelled 0..k-1 in the order given. */
-export function selectClasses(dataset: ImageDataset, classes: readonly ClassRef[]): ImageDataset {
+export function selectClasses<D extends AnyImageDataset>(dataset: D, classes: readonly ClassRef[]): D {
   const chosen = resolveClasses(dataset, classes);
   const labelMap = new Int32Array(dataset.classes.length).fill(-1);
   chosen.forEach((label, i) => (labelMap[label] = i));
@@ -35,7 +37,7 @@ export function selectClasses(dataset: ImageDataset, classes: readonly ClassRef[
 }
 
 /** Holds the given classes out; the remaining classes keep their relative order, relabelled 0..k-1. */
-export function excludeClasses(dataset: ImageDataset, classes: readonly ClassRef[]): ImageDataset {
+export function excludeClasses<D extends AnyImageDataset>(dataset: D, classes: readonly ClassRef[]): D {
   const excluded = new Set(resolveClasses(dataset, classes));
   const kept = dataset.classes.map((_, label) => label).filter((label) => !excluded.has(label));
   return selectClasses(dataset, kept);
@@ -62,7 +64,7 @@ function allocate(counts: number[], total: number): number[] {
 }
 
 /** Per class, a seeded random choice of `quota[label]` images; returns sorted dataset indices. */
-function sampleByClass(dataset: ImageDataset, quota: number[], seed: number): { chosen: Int32Array; rest: Int32Array } {
+function sampleByClass(dataset: Pick<ImageDataset, 'labels' | 'classes'>, quota: number[], seed: number): { chosen: Int32Array; rest: Int32Array } {
   const groups = indicesByClass(dataset.labels, dataset.classes.length);
   const isChosen = new Uint8Array(dataset.labels.length);
   groups.forEach((group, label) => {
@@ -84,7 +86,7 @@ export interface StratifiedSubsetOptions {
 }
 
 /** A seeded subset keeping class proportions (or a fixed number per class), in dataset order. */
-export function stratifiedSubset(dataset: ImageDataset, options: StratifiedSubsetOptions): ImageDataset {
+export function stratifiedSubset<D extends AnyImageDataset>(dataset: D, options: StratifiedSubsetOptions): D {
   const counts = classCountsOf(dataset);
   let quota: number[];
   if (options.perClass !== undefined) {
@@ -104,7 +106,7 @@ export interface ValidationSplitOptions {
 }
 
 /** Carves a stratified, seeded validation set out of a training set. */
-export function trainValidationSplit(dataset: ImageDataset, options: ValidationSplitOptions): { train: ImageDataset; validation: ImageDataset } {
+export function trainValidationSplit<D extends AnyImageDataset>(dataset: D, options: ValidationSplitOptions): { train: D; validation: D } {
   const n = dataset.labels.length;
   const size = options.validation < 1
     ? Math.round(checkNumber('validation', options.validation, Number.MIN_VALUE, 1) * n)
@@ -116,7 +118,7 @@ export function trainValidationSplit(dataset: ImageDataset, options: ValidationS
   return { train: subsetDataset(dataset, rest), validation: subsetDataset(dataset, chosen) };
 }
 
-function classCountsOf(dataset: ImageDataset): number[] {
+function classCountsOf(dataset: Pick<ImageDataset, 'labels' | 'classes'>): number[] {
   const counts = new Array<number>(dataset.classes.length).fill(0);
   for (const label of dataset.labels) counts[label]++;
   return counts;

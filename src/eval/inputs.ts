@@ -45,15 +45,8 @@ export function checkSameLength(n: number, m: number, what: string, per: string)
   if (n !== m) throw new TypeError(`Expected ${what} of length ${n} (one per ${per}) but received ${m}`);
 }
 
-/** A [N,D] floating tensor (embeddings). */
-export function checkEmbeddings(x: unknown, what: string): Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`Expected a Tensor for ${what} but received ${describe(x)}`);
-  if (x.ndim !== 2) throw new TypeError(`Expected a 2-d tensor [N,D] for ${what} but received shape [${x.shape.join(',')}]`);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64' && x.dtype !== 'float16') {
-    throw new TypeError(`Expected a floating tensor for ${what} but received dtype ${x.dtype}`);
-  }
-  return x;
-}
+/** A [N,D] floating tensor (embeddings): the shared check, re-exported for the metrics. */
+export { checkEmbeddings } from '../tensor/tensor-checks.js';
 
 /** Rejects option keys the caller misspelt, so a typo never silently falls back to a default. */
 export function checkOptionKeys(opts: object, allowed: readonly string[], what: string): void {

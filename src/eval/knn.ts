@@ -5,8 +5,10 @@ import { cat } from '../tensor/combine.js';
 import { tidy, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { type Device } from '../tensor/device.js';
-import { normalize } from '../nn/functional.js';
 import { checkInt, describe } from '../tensor/checks.js';
+import { Distance } from '../distances/distance.js';
+import { CosineSimilarity } from '../distances/cosine-similarity.js';
+import { EuclideanDistance } from '../distances/euclidean-distance.js';
 import { checkEmbeddings, checkOptionKeys } from './inputs.js';
 
 export type KnnMetric = 'cosine' | 'euclidean';
@@ -15,8 +17,12 @@ export const KNN_METRICS: readonly KnnMetric[] = ['cosine', 'euclidean'];
 export interface KnnOptions {
   /** Neighbours per query. */
   k: number;
-  /** 'cosine' gives 1 − cos(q, r); 'euclidean' gives ‖q − r‖₂. Default 'cosine'. */
-  metric?: KnnMetric;
+  /**
+   * 'cosine' gives 1 − cos(q, r); 'euclidean' gives ‖q − r‖₂ (rows not normalised). Default
+   * 'cosine'. Or any Distance, the one the pair losses use: a similarity s is reported as 1 − s, so
+   * that smaller is nearer for every distance.
+   */
+  metric?: KnnMetric | Distance;
   /**
    * Queries and references are the same rows: query i never returns reference i. Excludes by
    * index, not by distance, so exact duplicates of a point are still found (as sklearn does).
@@ -29,7 +35,8 @@ export interface KnnOptions {
   /** Rows of references per chunk (default: from maxChunkBytes). */
   referenceChunk?: number;
   /**
-   * The reference rows are already L2-normalised (cosine only): skip normalising them again. For
+   * The reference rows are already L2-normalised (for a distance that normalises, e.g. cosine):
+   * skip normalising them again. For
    * a fixed, pre-normalised reference set searched in small batches, where that pass over every
    * reference row would cost more than the search itself.
    */
@@ -48,9 +55,16 @@ const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export function checkMetric(metric: unknown, what = 'metric'): KnnMetric {
   if (!KNN_METRICS.includes(metric as KnnMetric)) {
-    throw new TypeError(`Expected 'cosine' or 'euclidean' for ${what} but received ${describe(metric)}`);
+    const ErrorClass = typeof metric === 'string' ? RangeError : TypeError;
+    throw new ErrorClass(`Expected 'cosine' or 'euclidean' for ${what} but received ${describe(metric)}`);
   }
   return metric as KnnMetric;
+}
+
+/** The Distance of a metric name (euclidean on the rows as given), or the Distance itself. */
+export function knnDistance(metric: KnnMetric | Distance): Distance {
+  if (metric instanceof Distance) return metric;
+  return checkMetric(metric) === 'cosine' ? new CosineSimilarity() : new EuclideanDistance({ normalizeEmbeddings: false });
 }
 
 /** Chunk sizes whose distance matrix stays within the byte budget. */
@@ -78,11 +92,14 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
   checkEmbeddings(references, 'references');
   const [nq, d] = queries.shape;
   const [nr, dr] = references.shape;
-  if (d !== dr) throw new TypeError(`Expected references with ${d} features (as queries [${nq},${d}]) but received [${nr},${dr}]`);
-  const metric = checkMetric(opts.metric ?? 'cosine');
+  if (d !== dr) throw new RangeError(`Expected references with ${d} features (as queries [${nq},${d}]) but received [${nr},${dr}]`);
+  const distance = knnDistance(opts.metric ?? 'cosine');
+  // ‖q − r‖² = ‖q‖² + (‖r‖² − 2 q·r): euclidean distances are ranked by the bracket, and only the
+  // k survivors get ‖q‖² added (and a square root). Other distances rank their own values.
+  const euclidean = distance instanceof EuclideanDistance ? distance : null;
   const excludeSelf = opts.excludeSelf ?? false;
   if (excludeSelf && nq !== nr) {
-    throw new TypeError(`Expected queries and references of the same size with excludeSelf but received ${nq} and ${nr} rows`);
+    throw new RangeError(`Expected queries and references of the same size with excludeSelf but received ${nq} and ${nr} rows`);
   }
   const available = nr - (excludeSelf ? 1 : 0);
   const k = checkInt(opts.k, `k (at most ${available} reference rows${excludeSelf ? ' besides the query itself' : ''})`, 1, Math.max(available, 0));
@@ -91,15 +108,12 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
   const device = queries.device as Device;
 
   return noGrad(() => tidy(() => {
-    // Normalised (cosine) or with squared norms (euclidean) once, not per chunk.
-    const prepare = (x: Tensor): Tensor => {
-      const cast = x.dtype === dtype ? x : x.to(dtype);
-      return metric === 'cosine' ? normalize(cast) : cast;
-    };
+    // Normalised (when the distance does) and with squared norms (euclidean) once, not per chunk.
+    const prepare = (x: Tensor): Tensor => distance.prepare(x.dtype === dtype ? x : x.to(dtype));
     const q = prepare(queries);
-    const r = opts.unitReferences && metric === 'cosine' && references.dtype === dtype ? references : prepare(references);
-    const qSq = metric === 'euclidean' ? q.square().sum(1, true) : null;
-    const rSq = metric === 'euclidean' ? r.square().sum(1) : null;
+    const r = opts.unitReferences && distance.normalizeEmbeddings && references.dtype === dtype ? references : prepare(references);
+    const qSq = euclidean ? q.square().sum(1, true) : null;
+    const rSq = euclidean ? r.square().sum(1) : null;
 
     const distanceChunks: Tensor[] = [];
     const indexChunks: Tensor[] = [];
@@ -113,21 +127,21 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
           const rc = r.narrow(0, rs, rn);
           // The [qn, rn] block is the only large tensor: it is ranked in place, and only its top-k
           // columns are turned into distances.
-          const block = qc.matmul(rc.T);
+          const block = euclidean ? qc.matmul(rc.T) : distance.compute(qc, rc);
           const overlapsSelf = excludeSelf && rs < qs + qn && qs < rs + rn;
           // One spare candidate so that dropping the query itself still leaves k.
           const take = Math.min(k + (overlapsSelf ? 1 : 0), rn);
           let distances: Tensor;
           let indices: Tensor;
-          if (metric === 'cosine') {
-            const top = block.topk(take, 1, true);
-            distances = top.values.rsub(1);
-            indices = top.indices;
-          } else {
-            // ‖q − r‖² = ‖q‖² + (‖r‖² − 2 q·r): rank by the bracket, add ‖q‖² to the k survivors.
+          if (euclidean) {
             block.mul_(-2).add_(rSq!.narrow(0, rs, rn));
             const top = block.topk(take, 1, false);
-            distances = top.values.add(qSq!.narrow(0, qs, qn)).clampMin(0).sqrt();
+            const squared = top.values.add(qSq!.narrow(0, qs, qn)).clampMin(0);
+            distances = euclidean.squared ? squared : squared.sqrt();
+            indices = top.indices;
+          } else {
+            const top = block.topk(take, 1, distance.isInverted);
+            distances = distance.isInverted ? top.values.rsub(1) : top.values;
             indices = top.indices;
           }
           indices = indices.add(rs);

@@ -12,7 +12,7 @@ import { scalar } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { MarginSoftmaxHead } from './margin-softmax-head.js';
 import { type HeadConfig } from './head.js';
-import { checkBoolean } from './checks.js';
+import { checkBoolean } from '../tensor/checks.js';
 import { classMask } from './class-mask.js';
 
 export interface AdaCosHeadConfig extends HeadConfig {
@@ -33,7 +33,7 @@ export class AdaCosHead extends MarginSoftmaxHead {
 
   constructor(cfg: AdaCosHeadConfig) {
     if (cfg?.numClasses === 2) {
-      throw new TypeError('Expected numClasses ≥ 3 for adacos but received 2: its scale √2·ln(C − 1) is 0 for two classes');
+      throw new RangeError('Expected numClasses ≥ 3 for adacos but received 2: its scale √2·ln(C − 1) is 0 for two classes');
     }
     super(cfg, adaCosFixedScale(Math.max(3, Number(cfg?.numClasses) || 3)));
     this.dynamic = checkBoolean(cfg.dynamic ?? true, 'dynamic');

@@ -9,7 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { where } from '../tensor/combine.js';
 import { MarginSoftmaxHead, type MarginSoftmaxHeadConfig } from './margin-softmax-head.js';
-import { checkBetween } from './checks.js';
+import { checkBetween } from '../tensor/checks.js';
 
 export interface ArcFaceHeadConfig extends MarginSoftmaxHeadConfig {
   /** Additive angular margin m in radians (default 0.5). */

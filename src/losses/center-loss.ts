@@ -11,7 +11,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { zeros } from '../tensor/creation.js';
 import { checkInt } from '../tensor/checks.js';
-import { checkEmbeddings, checkLabels } from './checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 
 export interface CenterLossConfig {
   embeddingDim: number;
@@ -33,8 +33,8 @@ export class CenterLoss extends Module {
 
   /** ½·‖x_i − c_{y_i}‖² per sample, [N]. */
   lossTerms(embeddings: Tensor, labels: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, 'CenterLoss');
-    checkLabels(labels, embeddings.shape[0], 'CenterLoss', this.numClasses);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, 'CenterLoss');
+    checkLabels(labels, 'labels', embeddings.shape[0], this.numClasses, 'CenterLoss');
     return tidy(() => embeddings.sub(this.centers.indexSelect(0, labels)).square().sum(1).mul(0.5));
   }
 

@@ -5,7 +5,7 @@
 // the softmax saturate early and trains worse than s ≈ 30.
 import { Tensor } from '../tensor/tensor.js';
 import { MarginSoftmaxHead, type MarginSoftmaxHeadConfig } from './margin-softmax-head.js';
-import { checkNonNegative } from './checks.js';
+import { checkNonNegative } from '../tensor/checks.js';
 
 export interface CosFaceHeadConfig extends MarginSoftmaxHeadConfig {
   /** Additive cosine margin m (default 0.35). */

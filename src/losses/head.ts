@@ -4,11 +4,17 @@ import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkInt } from '../tensor/checks.js';
-import { checkEmbeddings } from './checks.js';
+import { checkEmbeddings } from '../tensor/tensor-checks.js';
 
 export interface HeadConfig {
   embeddingDim: number;
   numClasses: number;
+}
+
+/** What every head is built from; numClasses is optional for the heads that do not classify (pair losses). */
+export interface BaseHeadConfig {
+  embeddingDim: number;
+  numClasses?: number;
 }
 
 export abstract class Head extends Module {
@@ -17,13 +23,27 @@ export abstract class Head extends Module {
   /** True when the head has class logits at inference. */
   abstract readonly classifies: boolean;
   readonly embeddingDim: number;
-  readonly numClasses: number;
+  readonly #numClasses: number | undefined;
 
-  constructor(cfg: HeadConfig) {
+  /** needsClasses: numClasses is required (heads with class weights) rather than optional. */
+  constructor(cfg: BaseHeadConfig, needsClasses = true) {
     super();
     if (typeof cfg !== 'object' || cfg === null) throw new TypeError(`Expected a config object with embeddingDim and numClasses but received ${String(cfg)}`);
     this.embeddingDim = checkInt(cfg.embeddingDim, 'embeddingDim', 1);
-    this.numClasses = checkInt(cfg.numClasses, 'numClasses', 2);
+    this.#numClasses = needsClasses || cfg.numClasses !== undefined ? checkInt(cfg.numClasses, 'numClasses', 2) : undefined;
+  }
+
+  /** The number of classes; throws for a pair loss built without it. */
+  get numClasses(): number {
+    if (this.#numClasses === undefined) {
+      throw new Error(`Head '${this.name}' was built without numClasses: pass numClasses in its config where the class count is needed`);
+    }
+    return this.#numClasses;
+  }
+
+  /** Whether numClasses was given (always, for the heads that classify). */
+  get hasNumClasses(): boolean {
+    return this.#numClasses !== undefined;
   }
 
   /** Training loss (a scalar tensor) for embeddings [N,D] and int64 labels [N]. */
@@ -31,7 +51,7 @@ export abstract class Head extends Module {
 
   /** Inference logits [N,C] (no margin), for heads that classify; throws otherwise. */
   logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.logits`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.logits`);
     throw new Error(`Head '${this.name}' does not classify: it has no class logits. ` +
       'Classify its embeddings by nearest neighbours or class centroids instead');
   }
@@ -48,7 +68,8 @@ export abstract class Head extends Module {
 
   /** JSON-able settings, enough to rebuild the head with createHead(config.name, config). */
   config(): Record<string, unknown> {
-    return { name: this.name, embeddingDim: this.embeddingDim, numClasses: this.numClasses, ...this.options() };
+    const classes = this.#numClasses === undefined ? {} : { numClasses: this.#numClasses };
+    return { name: this.name, embeddingDim: this.embeddingDim, ...classes, ...this.options() };
   }
 
   /** The head's own options (beyond embeddingDim and numClasses), resolved to their values. */

@@ -8,10 +8,10 @@ import { tidy } from '../tensor/memory.js';
 import { scalar } from '../tensor/creation.js';
 import { Linear } from '../nn/linear.js';
 import { crossEntropy, normalize } from '../nn/functional.js';
-import { checkInt } from '../tensor/checks.js';
+import { checkBetween, checkBoolean, checkInt, checkPositive } from '../tensor/checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 import { ClassificationHead } from './classification-head.js';
 import { type HeadConfig } from './head.js';
-import { checkBetween, checkBoolean, checkEmbeddings, checkLabels, checkPositive } from './checks.js';
 
 export interface L2SoftmaxHeadConfig extends HeadConfig {
   /** Feature norm α after normalisation (default 15). */
@@ -61,12 +61,12 @@ export class L2SoftmaxHead extends ClassificationHead {
   }
 
   override logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.logits`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.logits`);
     return tidy(() => this.fc.forward(normalize(embeddings, { dim: 1 }).mul(this.alphaParameter ?? this.#alpha)));
   }
 
   lossTerms(embeddings: Tensor, labels: Tensor): Tensor {
-    checkLabels(labels, embeddings.shape[0], `${this.name}.loss`, this.numClasses);
+    checkLabels(labels, 'labels', embeddings.shape[0], this.numClasses, `${this.name}.loss`);
     return tidy(() => crossEntropy(this.logits(embeddings), labels, { reduction: 'none' }));
   }
 

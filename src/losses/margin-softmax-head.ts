@@ -11,7 +11,8 @@ import { crossEntropy, normalize } from '../nn/functional.js';
 import { glorotUniform } from '../nn/init.js';
 import { ClassificationHead } from './classification-head.js';
 import { type HeadConfig } from './head.js';
-import { checkEmbeddings, checkLabels, checkPositive } from './checks.js';
+import { checkPositive } from '../tensor/checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 import { classMask } from './class-mask.js';
 
 export interface MarginSoftmaxHeadConfig extends HeadConfig {
@@ -60,7 +61,7 @@ export abstract class MarginSoftmaxHead extends ClassificationHead {
 
   /** Scaled cosines without margin, [N,C]. */
   override logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.logits`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.logits`);
     return tidy(() => {
       const cos = this.cosine(embeddings);
       return cos.mul(this.logitScale(embeddings, cos));
@@ -69,8 +70,8 @@ export abstract class MarginSoftmaxHead extends ClassificationHead {
 
   /** Scaled logits with the margin applied to each sample's true class, [N,C]. */
   marginLogits(embeddings: Tensor, labels: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.loss`);
-    checkLabels(labels, embeddings.shape[0], `${this.name}.loss`, this.numClasses);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.loss`);
+    checkLabels(labels, 'labels', embeddings.shape[0], this.numClasses, `${this.name}.loss`);
     return tidy(() => {
       const cos = this.cosine(embeddings);
       const target = this.targetLogit(cos.gather(1, labels.unsqueeze(1)));

@@ -6,7 +6,7 @@ import { Linear } from '../nn/linear.js';
 import { crossEntropy } from '../nn/functional.js';
 import { ClassificationHead } from './classification-head.js';
 import { type HeadConfig } from './head.js';
-import { checkEmbeddings, checkLabels } from './checks.js';
+import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 
 export type SoftmaxHeadConfig = HeadConfig;
 
@@ -21,13 +21,13 @@ export class SoftmaxHead extends ClassificationHead {
   }
 
   override logits(embeddings: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.logits`);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.logits`);
     return this.fc.forward(embeddings);
   }
 
   lossTerms(embeddings: Tensor, labels: Tensor): Tensor {
-    checkEmbeddings(embeddings, this.embeddingDim, `${this.name}.loss`);
-    checkLabels(labels, embeddings.shape[0], `${this.name}.loss`, this.numClasses);
+    checkEmbeddings(embeddings, 'embeddings', this.embeddingDim, `${this.name}.loss`);
+    checkLabels(labels, 'labels', embeddings.shape[0], this.numClasses, `${this.name}.loss`);
     return tidy(() => crossEntropy(this.fc.forward(embeddings), labels, { reduction: 'none' }));
   }
 

@@ -10,10 +10,9 @@ import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { scalar } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';
-import { checkInt } from '../tensor/checks.js';
+import { checkInt, checkNonNegative, checkPositive } from '../tensor/checks.js';
 import { MarginSoftmaxHead } from './margin-softmax-head.js';
 import { type HeadConfig } from './head.js';
-import { checkNonNegative, checkPositive } from './checks.js';
 
 export interface SphereFaceHeadConfig extends HeadConfig {
   /** Integer angular margin m (default 4). */

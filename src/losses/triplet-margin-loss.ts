@@ -1,62 +1,72 @@
 // TripletMarginLoss ('triplet') — Schroff, Kalenichenko & Philbin 2015, "FaceNet: A Unified
 // Embedding for Face Recognition and Clustering", arXiv:1503.03832; batch-all and batch-hard mining
 // from Hermans, Beyer & Leibe 2017, arXiv:1703.07737.
-// For mined triplets (a, p, n): [d(a,p) − d(a,n) + margin]₊ on euclidean distances between
-// L2-normalised embeddings (margin 0.1: distances lie in [0, 2]). Batch-all averages over the
-// triplets with a non-zero term (Hermans et al.'s "BA≠0", pytorch-metric-learning's default
-// reducer), since most of its triplets are already satisfied; batch-hard and semi-hard average over
-// all mined triplets.
+// For mined triplets (a, p, n): [margin(d(a,p), d(a,n)) + margin]₊ — d(a,p) − d(a,n) + margin for
+// a distance, s(a,n) − s(a,p) + margin for a similarity. Default distance: euclidean between
+// L2-normalised embeddings (margin 0.1: distances lie in [0, 2]).
+// Default reducer: with every triplet (mining 'all', or no miner) the mean over the triplets with a
+// non-zero term (Hermans et al.'s "BA≠0", pytorch-metric-learning's default), since most of them
+// are already satisfied; with a miner that picks hard triplets, the mean over all mined triplets.
 import { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
-import { type HeadConfig } from './head.js';
-import { PairLoss, pairwiseEuclidean } from './pair-loss.js';
-import { checkBoolean, checkChoice, checkNonNegative } from './checks.js';
-import { TRIPLET_MINING, type TripletMining, type Triplets, mineTriplets } from './triplet-miner.js';
+import { checkChoice, checkNonNegative } from '../tensor/checks.js';
+import { PairLoss, type PairLossConfig, pairValues } from './pair-loss.js';
+import { Miner } from './miners/miner.js';
+import { type Mined, type MinedTriplets, allTriplets, toTriplets } from './miners/mined.js';
+import { TRIPLET_MINING, TripletMiner, type TripletMining } from './miners/triplet-miner.js';
 
-export interface TripletMarginLossConfig extends HeadConfig {
+export interface TripletMarginLossConfig extends PairLossConfig {
   margin?: number;
-  /** 'all' (default), 'hard' or 'semihard'. */
+  /** The built-in miner: 'all' (default), 'hard' or 'semihard'; replaced by the miner option. */
   mining?: TripletMining;
-  /** L2-normalise embeddings first (default true). */
-  normalizeEmbeddings?: boolean;
+}
+
+/** The built-in miner's type when the config names none ('all' otherwise). */
+function miningOf(cfg: TripletMarginLossConfig): TripletMining {
+  return checkChoice(cfg?.mining ?? 'all', 'mining', TRIPLET_MINING);
+}
+
+/** Whether the loss sees every triplet: no miner, or a triplet miner of type 'all'. */
+function usesEveryTriplet(cfg: TripletMarginLossConfig, mining: TripletMining): boolean {
+  const miner = cfg?.miner;
+  if (miner === undefined) return mining === 'all';
+  if (miner === null) return true;
+  if (miner instanceof TripletMiner) return miner.type === 'all';
+  return !(miner instanceof Miner) && miner.name === 'triplet' && (miner.type ?? 'all') === 'all';
 }
 
 export class TripletMarginLoss extends PairLoss {
   readonly name: string = 'triplet';
   readonly margin: number;
   readonly mining: TripletMining;
-  readonly normalizeEmbeddings: boolean;
+  readonly miner: Miner | null;
 
   constructor(cfg: TripletMarginLossConfig) {
-    super(cfg);
+    const mining = miningOf(cfg);
+    super(cfg, { distance: 'euclidean', reducer: usesEveryTriplet(cfg, mining) ? 'meanNonZero' : 'mean' });
     this.margin = checkNonNegative(cfg.margin ?? 0.1, 'margin');
-    this.mining = checkChoice(cfg.mining ?? 'all', 'mining', TRIPLET_MINING);
-    this.normalizeEmbeddings = checkBoolean(cfg.normalizeEmbeddings ?? true, 'normalizeEmbeddings');
+    this.mining = mining;
+    this.miner = this.customMiner !== undefined ? this.customMiner : new TripletMiner({ type: mining, distance: this.distance });
   }
 
-  /** The triplets this loss would use for a batch (int64 index tensors). */
-  mine(embeddings: Tensor, labels: Tensor): Triplets {
-    this.checkBatch(embeddings, labels);
-    return tidy(() => mineTriplets(pairwiseEuclidean(embeddings, this.normalizeEmbeddings), labels, this.mining));
+  override mine(embeddings: Tensor, labels: Tensor): MinedTriplets {
+    return tidy(() => toTriplets(super.mine(embeddings, labels), embeddings.shape[0]));
   }
 
-  loss(embeddings: Tensor, labels: Tensor): Tensor {
-    this.checkBatch(embeddings, labels);
+  protected allTuples(labels: Tensor): Mined {
+    return allTriplets(labels);
+  }
+
+  protected computeLoss(matrix: Tensor, mined: Mined, embeddings: Tensor): Tensor {
     return tidy(() => {
-      const d = pairwiseEuclidean(embeddings, this.normalizeEmbeddings);
-      const { anchors, positives, negatives } = mineTriplets(d, labels, this.mining);
-      const n = embeddings.shape[0];
-      const flat = d.reshape(-1);
-      const dAP = flat.gather(0, anchors.mul(n).add(positives));
-      const dAN = flat.gather(0, anchors.mul(n).add(negatives));
-      const terms = dAP.sub(dAN).add(this.margin).relu();
-      if (anchors.shape[0] === 0) return embeddings.sum().mul(0);
-      if (this.mining === 'all') return terms.sum().div(terms.gt(0).sum().clampMin(1));
-      return terms.mean();
+      const { anchors, positives, negatives } = toTriplets(mined, matrix.shape[0]);
+      const dAP = pairValues(matrix, anchors, positives);
+      const dAN = pairValues(matrix, anchors, negatives);
+      return this.reducer.reduce(this.distance.margin(dAP, dAN).add(this.margin).relu(), embeddings);
     });
   }
 
   protected options(): Record<string, unknown> {
-    return { margin: this.margin, mining: this.mining, normalizeEmbeddings: this.normalizeEmbeddings };
+    return { margin: this.margin, mining: this.mining, ...this.seamOptions() };
   }
 }

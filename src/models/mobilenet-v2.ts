@@ -40,6 +40,8 @@ export interface MobileNetV2Config {
    * steps to settle, so short runs validate poorly; 0.01–0.1 settles within an epoch.
    */
   bnMomentum?: number;
+  /** Input channels: 3 (default) for RGB, 1 for grayscale. */
+  inChannels?: number;
 }
 
 export class InvertedResidual extends Module {
@@ -79,14 +81,15 @@ export class MobileNetV2 extends Module {
     const init = c.init ?? 'keras';
     const BN = { eps: 1e-3, momentum: c.bnMomentum ?? 1 - 0.999 };
     let size = c.inputSize ?? 224;
-    this.config = { alpha, inputSize: size, variant, init, classes: c.classes ?? null, bnMomentum: c.bnMomentum ?? 1 - 0.999 };
+    const inChannels = c.inChannels ?? 3;
+    this.config = { alpha, inputSize: size, variant, init, classes: c.classes ?? null, bnMomentum: c.bnMomentum ?? 1 - 0.999, inChannels };
     const layers: Module[] = [];
     let channels = makeDivisible(32 * alpha, 8);
     if (variant === 'keras') {
-      layers.push(convBn(3, channels, { kernel: 3, stride: 2, padding: kerasCorrectPad(size, 3), bn: BN, init }));
+      layers.push(convBn(inChannels, channels, { kernel: 3, stride: 2, padding: kerasCorrectPad(size, 3), bn: BN, init }));
       size = Math.ceil(size / 2);
     } else {
-      layers.push(convBn(3, channels, { kernel: 3, stride: 1, bn: BN, init }));
+      layers.push(convBn(inChannels, channels, { kernel: 3, stride: 1, bn: BN, init }));
     }
     BLOCKS.forEach(([t, filters, s], i) => {
       const stride = variant === 'cifar' && i === 1 ? 1 : s;
@@ -103,7 +106,8 @@ export class MobileNetV2 extends Module {
 
   /** Feature map [N, outChannels, h, w]; with a top, class logits [N, classes]. */
   forward(x: Tensor): Tensor {
-    if (x.ndim !== 4 || x.shape[1] !== 3) throw new TypeError(`MobileNetV2: Expected input [N,3,H,W] but received [${x.shape.join(',')}]`);
+    const c = this.config.inChannels;
+    if (x.ndim !== 4 || x.shape[1] !== c) throw new TypeError(`MobileNetV2: Expected input [N,${c},H,W] but received [${x.shape.join(',')}]`);
     if (!this.classifier) return this.features.forward(x);
     return tidy(() => this.classifier!.forward(globalAvgPool2d(this.features.forward(x))));
   }

@@ -31,10 +31,11 @@ export class ResNet18Cifar extends Module {
   readonly features: Sequential;
   readonly outChannels = 512;
 
-  constructor(c: { init?: InitScheme } = {}) {
+  /** `inChannels`: 3 (default) for RGB, 1 for grayscale. */
+  constructor(c: { init?: InitScheme; inChannels?: number } = {}) {
     super();
     const init = c.init ?? 'torch';
-    const layers: Module[] = [convBn(3, 64, { kernel: 3, padding: 1, activation: 'relu', init })];
+    const layers: Module[] = [convBn(c.inChannels ?? 3, 64, { kernel: 3, padding: 1, activation: 'relu', init })];
     let inC = 64;
     for (const [outC, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
       layers.push(new BasicBlock(inC, outC, stride, init), new BasicBlock(outC, outC, 1, init));

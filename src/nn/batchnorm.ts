@@ -22,7 +22,8 @@ abstract class BatchNormBase extends Module {
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   readonly eps: number;
-  readonly momentum: number;
+  /** Mutable so that precise-BN recalibration (src/train/precise-bn.ts) can average batches cumulatively. */
+  momentum: number;
   protected abstract readonly rank: number;
 
   constructor(c: BatchNormConfig) {

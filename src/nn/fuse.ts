@@ -38,6 +38,19 @@ function fold(conv: Conv2d, bn: BatchNorm2d): Conv2d {
 }
 
 /**
+ * A module whose convolution → BatchNorm pairs are named children rather than neighbours in a
+ * Sequential (torchvision's ResNet: conv1/bn1, …) folds them itself with the function given, which
+ * returns the fused convolution and what stands where the BatchNorm was.
+ */
+export interface FoldsOwnBatchNorm {
+  foldConvBatchNorm(fold: (conv: Conv2d, bn: BatchNorm2d) => [Conv2d, Module]): void;
+}
+
+function foldsOwnBatchNorm(m: Module): m is Module & FoldsOwnBatchNorm {
+  return typeof (m as Partial<FoldsOwnBatchNorm>).foldConvBatchNorm === 'function';
+}
+
+/**
  * Folds every BatchNorm2d that directly follows a Conv2d in a Sequential into that convolution,
  * in place, and puts the model in eval mode. For inference only (eval, embed, anomaly scoring):
  * the outputs equal the unfused model's in eval mode, with one op less per layer.
@@ -45,6 +58,7 @@ function fold(conv: Conv2d, bn: BatchNorm2d): Conv2d {
 export function fuseConvBatchNorm<M extends Module>(model: M): M {
   model.eval();
   for (const [, m] of model.namedModules()) {
+    if (foldsOwnBatchNorm(m)) m.foldConvBatchNorm((conv, bn) => [fold(conv, bn), new FoldedBatchNorm().eval()]);
     if (!(m instanceof Sequential)) continue;
     for (let i = 0; i + 1 < m.layers.length; i++) {
       const conv = m.layers[i];

@@ -9,7 +9,7 @@ import { tensor } from '../tensor/creation.js';
 import { fuseConvBatchNorm } from '../nn/fuse.js';
 import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
 import { checkPreprocessing, normalizationOf, preprocessingFor, prepareImage, type Preprocessing } from '../data/preprocessing.js';
 import { listImageInputs } from '../data/image-inputs.js';
 import { checkMetric, knnSearch, type KnnMetric, type KnnResult } from '../eval/knn.js';
@@ -52,7 +52,8 @@ export interface SearchHit {
 export interface BuildIndexOptions {
   model: EmbeddingNet;
   backbone: BackboneSpec;
-  data: ImageDataset;
+  /** In memory or file-backed (embedded batch by batch). */
+  data: AnyImageDataset;
   normalization: InputNormalization;
   kind?: 'exact' | 'hnsw';
   /** Default 'cosine'. */

@@ -7,7 +7,7 @@ import { zeros } from '../tensor/creation.js';
 import { normalize } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
 import type { Head } from '../losses/head.js';
-import type { ImageDataset } from '../data/dataset.js';
+import { imagesInRange, type AnyImageDataset } from '../data/file-image-dataset.js';
 import type { Device } from '../tensor/device.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 
@@ -22,9 +22,8 @@ export function* ranges(n: number, size: number): Generator<[number, number]> {
 }
 
 /** The images [start, end) of a dataset as a model input tensor. */
-export function datasetSlice(data: ImageDataset, start: number, end: number, norm: InputNormalization, device: Device): Tensor {
-  const per = data.height * data.width * data.channels;
-  return imagesToTensor({ images: data.images.subarray(start * per, end * per), size: end - start, height: data.height, width: data.width, channels: data.channels }, norm, device);
+export function datasetSlice(data: AnyImageDataset, start: number, end: number, norm: InputNormalization, device: Device): Tensor {
+  return imagesToTensor({ images: imagesInRange(data, start, end), size: end - start, height: data.height, width: data.width, channels: data.channels }, norm, device);
 }
 
 /** Runs fn in eval mode and restores the previous training flags afterwards. */
@@ -39,7 +38,7 @@ export function inEvalMode<T>(modules: Module[], fn: () => T): T {
 }
 
 /** Embeddings [N,D] of every image of a dataset, in eval mode and without grad. */
-export function embedDataset(model: Module, data: ImageDataset, o: { norm: InputNormalization; device?: Device; batchSize?: number }): Tensor {
+export function embedDataset(model: Module, data: AnyImageDataset, o: { norm: InputNormalization; device?: Device; batchSize?: number }): Tensor {
   return inEvalMode([model], () => noGrad(() => {
     const parts: Tensor[] = [];
     try {
@@ -57,7 +56,7 @@ export function embedDataset(model: Module, data: ImageDataset, o: { norm: Input
  * Loss and accuracy on a dataset. Classifying heads use their logits; the others classify by the
  * nearest class centroid (cosine) of reference embeddings (e.g. a slice of the training set).
  */
-export function evaluate(model: Module, head: Head, data: ImageDataset, o: { norm: InputNormalization; device?: Device; batchSize?: number; reference?: ImageDataset }): Evaluation {
+export function evaluate(model: Module, head: Head, data: AnyImageDataset, o: { norm: InputNormalization; device?: Device; batchSize?: number; reference?: AnyImageDataset }): Evaluation {
   return inEvalMode([model, head], () => noGrad(() => tidy(() => {
     const emb = embedDataset(model, data, o);
     const labels = labelsToTensor(data.labels);

@@ -11,14 +11,23 @@ import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/sch
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { DatasetInput } from '../data/load-dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
 import type { AugmentOptions } from '../data/transforms.js';
 import { ProgressBar } from '../util/progress.js';
 import { imagesToTensor, labelsToTensor, type InputNormalization } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
+import { TrainingDivergedError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { ChanceWatch, backboneBnMomentum } from './chance-warning.js';
+import { PreciseBatchNorm } from './precise-bn.js';
+import type { BatchTask } from './batch-task.js';
+import type { Module } from '../nn/module.js';
+import { ShuffledBatchSampler } from '../data/batch-sampler.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
+import { backboneHasOwnGroup, createBackboneGroupsOptimizer, setTrainingMode, untrainedRun } from './pretrained-training.js';
 
 export interface OptimizerConfig {
   name: 'adam' | 'adamw' | 'sgd';
@@ -37,11 +46,24 @@ export interface TrainConfig {
   seed: number;
   augment?: AugmentOptions | null;
   normalization: InputNormalization;
+  /**
+   * Before each validation, recompute BatchNorm statistics as the plain average over this many
+   * training images (precise BN, src/train/precise-bn.ts); 0 or absent keeps the moving averages.
+   */
+  preciseBn?: number;
+  /** The images the model takes (size, channels, resize) and how validation was split off; eval and embed reuse it. */
+  input?: DatasetInput;
   /** Stop when validation accuracy has not improved by minDelta for patience epochs. */
   earlyStopping?: { patience: number; minDelta?: number } | null;
   device?: Device;
   /** Drop the last incomplete batch (keeps BatchNorm statistics sane). Default true. */
   dropLast?: boolean;
+  /** Pretrained weights file loaded into the backbone before training (recorded; see src/weights). */
+  weights?: string | null;
+  /** Backbone parameters out of the optimizer, its BatchNorm in eval mode: only projection and head train. */
+  freezeBackbone?: boolean;
+  /** The backbone's learning rate = lr × this (default 1). */
+  backboneLrMult?: number;
 }
 
 export interface EpochRecord {
@@ -68,8 +90,9 @@ export interface TrainResult {
 export interface TrainRun {
   model: EmbeddingNet;
   head: Head;
-  train: ImageDataset;
-  val: ImageDataset;
+  /** In memory, or file-backed (read batch by batch from a dataset cache). */
+  train: AnyImageDataset;
+  val: AnyImageDataset;
   config: TrainConfig;
   /** Checkpoints go here: last.ckpt (every epoch, and on interrupt) and best.ckpt. */
   dir: string;
@@ -84,12 +107,16 @@ export interface TrainRun {
   maxSteps?: number;
   /** How to rebuild the model (createEmbeddingNet's spec), stored in checkpoints for eval/embed. */
   modelSpec?: BackboneSpec;
+  /** How a batch goes through the model (e.g. with its rotations, src/anomaly/rotation); default head.loss(model(x), y). */
+  task?: BatchTask;
+  /** Data-parallel training: this process is one rank; rank 0 alone validates, logs and writes files. */
+  distributed?: DataParallel | null;
 }
 
 const CENTROID_REFERENCE_SIZE = 5000;
 
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
-export class TrainingDivergedError extends Error {}
+export { TrainingDivergedError } from '../errors.js';
 
 interface Progress {
   stepInEpoch: number;
@@ -119,7 +146,9 @@ export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, 
 
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, head, config: c } = run;
-  const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (c.epochs === 0) return untrainedRun(run);
+  const dp = run.distributed ?? null; // distributed: null in a single-process run
+  const log = dp && !dp.isRoot ? () => {} : run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const label = run.label ?? head.name;
   const device = c.device ?? 'cpu';
   const schedule = checkSchedule({ kind: 'constant', ...c.schedule, lr: c.optimizer.lr, epochs: c.schedule?.epochs ?? c.epochs });
@@ -129,20 +158,27 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   manualSeed(c.seed);
   model.toChannelsLast();
-  const opt = createOptimizer([...model.parameters(), ...head.parameters()], c.optimizer);
+  // A batch task's module (e.g. an auxiliary rotation head) trains and is checkpointed with the head.
+  const taskModules: Record<string, Module> = run.task?.module ? { task: run.task.module } : {};
+  const params = [...model.parameters(), ...head.parameters(), ...(run.task?.module?.parameters() ?? [])];
+  const opt = backboneHasOwnGroup(c) ? createBackboneGroupsOptimizer(model, head, c, run.task?.module?.parameters()) : createOptimizer(params, c.optimizer);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let extra: Extra = { bestValAcc: -1, bestEpoch: 0, sinceBest: 0, trainSeconds: 0 };
   if (run.resume && existsSync(lastPath)) {
     const ckpt = loadCheckpoint<EpochRecord[], TrainConfig>(lastPath);
-    ckpt.restore({ modules: { model, head }, optimizer: opt });
+    ckpt.restore({ modules: { model, head, ...taskModules }, optimizer: opt });
     history = ckpt.history ?? [];
     startEpoch = ckpt.epoch;
     extra = ckpt.extra as unknown as Extra;
     log(`${label}: resumed from ${lastPath} at epoch ${startEpoch}${extra.partial ? `, step ${extra.partial.stepInEpoch}` : ''}`);
+    // distributed: the saved partial sums are rank 0's (already global); the others start theirs from zero
+    if (dp && !dp.isRoot && extra.partial) extra.partial = { ...extra.partial, lossSum: 0, correct: 0, seen: 0 };
   }
+  // distributed: rank 0's weights on every rank, and every rank at the same resume point
+  await dp?.synchronizeStart([model, head, ...Object.values(taskModules)], { epoch: startEpoch, step: extra.partial?.stepInEpoch ?? 0, trainSize: run.train.labels.length });
   const save = (epochsDone: number, partial?: Progress): void => saveCheckpoint(lastPath, {
-    modules: { model, head }, optimizer: opt, epoch: epochsDone, history, config: c,
+    modules: { model, head, ...taskModules }, optimizer: opt, epoch: epochsDone, history, config: c,
     extra: { ...extra, partial, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes },
   });
 
@@ -150,8 +186,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   // training set estimates the centroids without embedding all of it every epoch.
   const centroidReference = head.classifies ? undefined
     : run.train.labels.length <= CENTROID_REFERENCE_SIZE ? run.train : stratifiedSubset(run.train, { size: CENTROID_REFERENCE_SIZE, seed: c.seed });
-  const loader = new DataLoader(run.train, { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined });
+  const loaderOptions = { batchSize: c.batchSize, shuffle: true, dropLast: c.dropLast ?? true, seed: c.seed, augment: c.augment ?? undefined };
+  // distributed: each rank reads its shard of the same seeded global batches
+  const loader = new DataLoader(run.train, dp ? { ...loaderOptions, seed: dp.augmentSeed(c.seed), sampler: dp.shard(new ShuffledBatchSampler(run.train.labels.length, loaderOptions)) } : loaderOptions);
   let interrupted = false;
+  let agreedStop = false; // distributed: some rank was interrupted before this step's allreduce
   const onSigint = (): void => {
     interrupted = true;
     log(`\n${label}: interrupt received — finishing this step and saving a checkpoint (Ctrl-C again to abort)`);
@@ -159,15 +198,18 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   };
   process.once('SIGINT', onSigint);
   let steps = 0;
+  const preciseBn = new PreciseBatchNorm(run.train, c.preciseBn, c.seed);
+  const chanceWatch = new ChanceWatch({ label, log, valLabels: run.val.labels, classCount: run.train.classes.length, bnMomentum: backboneBnMomentum(run.modelSpec), preciseBn: c.preciseBn });
   try {
     for (let epoch = startEpoch; epoch < c.epochs && !extra.stoppedEarly; epoch++) {
       const p: Progress = extra.partial ?? { stepInEpoch: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
       extra.partial = undefined;
       const perEpoch = loader.batchesPerEpoch;
-      const bar = new ProgressBar({ total: perEpoch * c.batchSize, label: `${label} epoch ${epoch + 1}/${c.epochs}`, unit: 'img', stream: run.progressStream });
+      const bar = new ProgressBar({ total: perEpoch * c.batchSize, label: `${label} epoch ${epoch + 1}/${c.epochs}`, unit: 'img',
+        stream: dp && !dp.isRoot ? { write: () => true } : run.progressStream });
       bar.update(p.stepInEpoch * c.batchSize);
-      model.train();
-      head.train();
+      setTrainingMode(model, head, c);
+      run.task?.module?.train();
       let t0 = performance.now();
       let index = 0;
       for await (const batch of loader.epoch(epoch)) {
@@ -175,18 +217,23 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         opt.lr = learningRateAt(schedule, epoch + p.stepInEpoch / perEpoch);
         const { loss, correct } = tidy(() => {
           const x = imagesToTensor(batch, c.normalization, device);
-          const y = labelsToTensor(batch.labels, device);
+          const labels = labelsToTensor(batch.labels, device);
           opt.zeroGrad();
-          const emb = model.forward(x);
-          const lossT = head.loss(emb, y);
+          const step = run.task ? run.task.forward(model, x, labels) : { embeddings: model.forward(x), labels, loss: null };
+          const emb = step.embeddings;
+          const y = step.labels;
+          const lossT = step.loss ? head.loss(emb, y).add(step.loss) : head.loss(emb, y);
           const value = lossT.item();
           if (!Number.isFinite(value)) {
             throw new TrainingDivergedError(`${label}: the loss became ${value} at epoch ${epoch + 1}, step ${p.stepInEpoch + 1}; ` +
               `training stopped, and ${existsSync(lastPath) ? lastPath : 'no checkpoint'} holds the last good state. Try a lower learning rate.`);
           }
           lossT.backward();
+          // distributed: average gradients over ranks; the interrupt votes ride along, so all ranks stop at the same step
+          if (dp) agreedStop = dp.averageGradients(params, index - 1, [interrupted ? 1 : 0])[0] > 0;
           opt.step();
-          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) : 0;
+          // Scaled to the batch's images when a task shows the head more rows (e.g. 4 rotations each).
+          const right = head.classifies ? noGrad(() => head.predict(emb).eq(y).sum().item()) * batch.size / y.shape[0] : 0;
           return { loss: value, correct: right };
         });
         p.stepInEpoch++;
@@ -194,18 +241,25 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         p.correct += correct;
         p.seen += batch.size;
         steps++;
-        bar.tick(batch.size, { loss: p.lossSum / p.seen, ...(head.classifies ? { acc: p.correct / p.seen } : {}) });
-        if (interrupted || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
+        bar.tick(dp ? dp.globalBatchSize(index - 1) : batch.size, { loss: p.lossSum / p.seen, ...(head.classifies ? { acc: p.correct / p.seen } : {}) });
+        if ((dp ? agreedStop : interrupted) || (run.maxSteps !== undefined && steps >= run.maxSteps)) {
           p.seconds += (performance.now() - t0) / 1000;
           bar.finish();
-          save(epoch, p);
-          if (interrupted) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
+          if (dp) [p.lossSum, p.correct, p.seen] = dp.sum([p.lossSum, p.correct, p.seen]); // distributed: epoch sums over ranks
+          if (!dp || dp.isRoot) save(epoch, p); // distributed: rank 0 writes
+          if (interrupted || agreedStop) log(`${label}: saved ${lastPath}; run again with --resume to continue`);
           return summary(history, extra, true); // stopped before the end: resumable
         }
       }
       p.seconds += (performance.now() - t0) / 1000;
       bar.finish();
+      if (dp) [p.lossSum, p.correct, p.seen] = dp.sum([p.lossSum, p.correct, p.seen]); // distributed: epoch sums over ranks
+      if (dp && !dp.isRoot) { // distributed: rank 0 validates and writes; the others follow its early-stop decision
+        extra.stoppedEarly = await dp.shareFromRoot<boolean>();
+        continue;
+      }
       t0 = performance.now();
+      preciseBn.apply(model, { norm: c.normalization, device, batchSize: c.batchSize });
       const val = evaluate(model, head, run.val, { norm: c.normalization, device, reference: centroidReference });
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -223,7 +277,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       if (val.accuracy > extra.bestValAcc) {
         extra.bestValAcc = val.accuracy;
         extra.bestEpoch = epoch + 1;
-        saveCheckpoint(bestPath, { modules: { model, head }, epoch: epoch + 1, history, config: c,
+        saveCheckpoint(bestPath, { modules: { model, head, ...taskModules }, epoch: epoch + 1, history, config: c,
           extra: { valAcc: val.accuracy, model: run.modelSpec ?? null, head: head.config(), classes: run.train.classes } });
       }
       extra.sinceBest = improved ? 0 : extra.sinceBest + 1;
@@ -236,6 +290,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         (record.train_acc === null ? '' : ` acc ${record.train_acc.toFixed(4)}`) +
         ` | val loss ${val.loss.toFixed(4)} acc ${val.accuracy.toFixed(4)} | lr ${record.lr.toExponential(2)}` +
         ` | ${record.seconds.toFixed(1)} s, ${Math.round(record.images_per_s)} img/s (val ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      chanceWatch.afterEpoch(record, p.seen);
+      if (dp) await dp.shareFromRoot(extra.stoppedEarly ?? false); // distributed: release the other ranks
     }
     return summary(history, extra, false);
   } finally {

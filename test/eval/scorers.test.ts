@@ -222,7 +222,7 @@ test('every scorer ranks obvious outliers above normal embeddings', () => {
 });
 
 test('createScorer and the scorers check their arguments and free their state', () => {
-  assert.deepEqual(SCORER_NAMES, ['knn', 'lof', 'mahalanobis', 'center', 'msp', 'normal-prob']);
+  assert.deepEqual(SCORER_NAMES, ['knn', 'lof', 'mahalanobis', 'center', 'msp', 'normal-prob', 'max-logit', 'normal-logit']);
   assert.throws(() => createScorer('isolation-forest'), /Unknown anomaly scorer "isolation-forest": expected one of 'knn', 'lof', 'mahalanobis', 'center', 'msp', 'normal-prob'/);
   assert.throws(() => createScorer('msp', { k: 1 } as never), /Unknown option "k" for the msp scorer/);
   assert.throws(() => createScorer('normal-prob', { normalClassCount: 0 }), /Expected an integer ≥ 1 for normalClassCount of the normal-prob scorer but received 0/);

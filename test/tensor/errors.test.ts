@@ -3,12 +3,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cat, F, randn, tensor, tidy, zeros, ones, cudaAvailable } from '../../src/index.js';
 import { native } from '../../src/binding/native.js';
+import { TorchError } from '../../src/errors.js';
 
-test('native failures are JS errors that name the op', () => tidy(() => {
-  assert.throws(() => native.mm(zeros([2, 3]).handle, zeros([4, 5]).handle), /^Error: mm: .*2x3.*4x5/);
-  assert.throws(() => zeros([3]).indexSelect(0, tensor([5], { dtype: 'int64' })), /^Error: indexSelect: .*out of range/i);
-  assert.throws(() => cat([zeros([2, 3]), zeros([2, 4])]), /^Error: cat: Sizes of tensors must match/);
-  assert.throws(() => zeros([2, 3]).view(3, 3), /^Error: view: shape '\[3, 3\]' is invalid for input of size 6/);
+test('native failures are TorchErrors that name the op', () => tidy(() => {
+  assert.throws(() => native.mm(zeros([2, 3]).handle, zeros([4, 5]).handle), /^TorchError: mm: .*2x3.*4x5/);
+  assert.throws(() => zeros([3]).indexSelect(0, tensor([5], { dtype: 'int64' })), /^TorchError: indexSelect: .*out of range/i);
+  assert.throws(() => cat([zeros([2, 3]), zeros([2, 4])]), /^TorchError: cat: Sizes of tensors must match/);
+  assert.throws(() => zeros([2, 3]).view(3, 3), /^TorchError: view: shape '\[3, 3\]' is invalid for input of size 6/);
+  assert.throws(() => zeros([3]).indexSelect(0, tensor([5], { dtype: 'int64' })), (e: unknown) => {
+    assert.ok(e instanceof TorchError && e instanceof Error);
+    assert.equal(e.op, 'indexSelect');
+    assert.match(e.reason, /out of range/i);
+    assert.equal(e.message, `indexSelect: ${e.reason}`);
+    assert.ok(e.cause instanceof Error, 'the addon\'s own Error is kept as the cause');
+    assert.match(e.stack ?? '', /errors\.test\.js/, 'the stack points at the calling JS');
+    return true;
+  });
   assert.throws(() => zeros([2]).backward(), /backward: tensor does not require grad/);
   assert.throws(() => native.add(zeros([2]).handle, 'x' as never), /add: argument 1 is not a number/);
   assert.throws(() => native.relu({} as never), /relu: argument 0 is not a tensor handle/);
@@ -24,6 +34,22 @@ test('arguments are checked in TS with what was expected and what was received',
   assert.throws(() => ones([2]).to('float8' as never), /Expected one of float32, .* for dtype but received "float8"/);
   assert.throws(() => F.dropout(x, 1.5, true), /Expected a probability between 0 and 1/);
   assert.throws(() => randn([5]).topk(6), /Expected an integer between 0 and 5 for k of topk/);
+}));
+
+test('an async entry\'s failure is a TorchError too', async () => {
+  const t = zeros([2]);
+  const handle = t.handle;
+  t.dispose();
+  // The addon checks the handle before queueing the copy, so this one fails at the call.
+  await assert.rejects(async () => native.toDataAsync(handle), (e: unknown) => e instanceof TorchError && e.op === 'toDataAsync' && /already disposed/.test(e.reason));
+});
+
+test('argument checks: TypeError for a wrong kind of value, RangeError for a bad value of the right kind', () => tidy(() => {
+  assert.throws(() => zeros([2, 2]).sum('1' as never), TypeError);
+  assert.throws(() => zeros([2, 2]).sum(2), RangeError);
+  assert.throws(() => zeros([2, 2]).sum(0.5), RangeError);
+  assert.throws(() => zeros(['2'] as never), TypeError);
+  assert.throws(() => zeros([-1]), RangeError);
 }));
 
 test('cuda without a CUDA libtorch is a clear error', { skip: cudaAvailable() }, () => tidy(() => {

@@ -7,3 +7,4 @@ export { CenterScorer, type CenterScorerOptions } from './center-scorer.js';
 export { MspScorer, NormalProbScorer, maxSoftmaxScore, normalPosteriorScore, type NormalProbScorerOptions, type ScorerContext } from './posterior-scorers.js';
 export { ledoitWolf, type LedoitWolfResult } from './ledoit-wolf.js';
 export { createScorer, scorerNeedsHead, SCORER_NAMES, HEAD_SCORER_NAMES, type ScorerName, type ScorerOptionsByName } from './registry.js';
+export { MaxLogitScorer, NormalLogitScorer, type NormalLogitScorerOptions } from './logit-scorers.js';

@@ -42,7 +42,7 @@ export function normalPosteriorScore(head: Head, embeddings: Tensor, normalClass
 }
 
 /** The shared part: the head given at creation, checked there, and the embedding width seen in fit. */
-abstract class PosteriorScorer implements AnomalyScorer {
+export abstract class PosteriorScorer implements AnomalyScorer {
   abstract readonly name: string;
   abstract readonly options: Record<string, unknown>;
   readonly #head: Head | undefined;

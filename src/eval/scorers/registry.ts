@@ -6,6 +6,7 @@ import { LofScorer, type LofScorerOptions } from './lof-scorer.js';
 import { MahalanobisScorer, type MahalanobisScorerOptions } from './mahalanobis-scorer.js';
 import { CenterScorer, type CenterScorerOptions } from './center-scorer.js';
 import { MspScorer, NormalProbScorer, type NormalProbScorerOptions, type ScorerContext } from './posterior-scorers.js';
+import { MaxLogitScorer, NormalLogitScorer, type NormalLogitScorerOptions } from './logit-scorers.js';
 
 export interface ScorerOptionsByName {
   knn: KnnScorerOptions;
@@ -14,6 +15,8 @@ export interface ScorerOptionsByName {
   center: CenterScorerOptions;
   msp: Record<string, never>;
   'normal-prob': NormalProbScorerOptions;
+  'max-logit': Record<string, never>;
+  'normal-logit': NormalLogitScorerOptions;
 }
 export type ScorerName = keyof ScorerOptionsByName;
 
@@ -24,12 +27,14 @@ const FACTORIES: { [N in ScorerName]: (opts: ScorerOptionsByName[N], context: Sc
   center: (opts) => new CenterScorer(opts),
   msp: (opts, context) => new MspScorer(opts, context),
   'normal-prob': (opts, context) => new NormalProbScorer(opts, context),
+  'max-logit': (opts, context) => new MaxLogitScorer(opts, context),
+  'normal-logit': (opts, context) => new NormalLogitScorer(opts, context),
 };
 
 export const SCORER_NAMES = Object.keys(FACTORIES) as ScorerName[];
 
 /** Scorers that read a classifying head's logits (pass { head } to createScorer) instead of fitting on embeddings alone. */
-export const HEAD_SCORER_NAMES: readonly ScorerName[] = ['msp', 'normal-prob'];
+export const HEAD_SCORER_NAMES: readonly ScorerName[] = ['msp', 'normal-prob', 'max-logit', 'normal-logit'];
 
 export function scorerNeedsHead(name: string): boolean {
   return (HEAD_SCORER_NAMES as readonly string[]).includes(name);

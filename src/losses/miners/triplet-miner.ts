@@ -1,4 +1,5 @@
-// Triplet mining on a batch's distance matrix, with masks only (no JS loops over samples).
+// TripletMiner: triplet mining on a batch's distance matrix, with masks only (no JS loops over
+// samples). With a similarity (isInverted), "farthest" means least similar.
 //   'all'      every valid (anchor, positive, negative) — batch-all (Hermans, Beyer & Leibe 2017,
 //              "In Defense of the Triplet Loss for Person Re-Identification", arXiv:1703.07737).
 //   'hard'     per anchor, its farthest positive and nearest negative — batch-hard (same paper).
@@ -6,13 +7,18 @@
 //              farthest negative when there is none — Schroff, Kalenichenko & Philbin 2015, "FaceNet:
 //              A Unified Embedding for Face Recognition and Clustering", arXiv:1503.03832, with the
 //              fallback of TensorFlow Addons' triplet_semihard_loss.
-import { Tensor } from '../tensor/tensor.js';
-import { tidy } from '../tensor/memory.js';
-import { noGrad } from '../tensor/grad-mode.js';
-import { arange } from '../tensor/creation.js';
-import { where } from '../tensor/combine.js';
-import { type Device } from '../tensor/device.js';
-import { pairMasks } from './class-mask.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { tidy } from '../../tensor/memory.js';
+import { noGrad } from '../../tensor/grad-mode.js';
+import { arange } from '../../tensor/creation.js';
+import { where } from '../../tensor/combine.js';
+import { type Device } from '../../tensor/device.js';
+import { checkChoice } from '../../tensor/checks.js';
+import { type Distance } from '../../distances/distance.js';
+import { EuclideanDistance } from '../../distances/euclidean-distance.js';
+import { pairMasks } from '../class-mask.js';
+import { Miner, type MinerSpec } from './miner.js';
+import { type MinedTriplets } from './mined.js';
 
 export type TripletMining = 'all' | 'hard' | 'semihard';
 export const TRIPLET_MINING: readonly TripletMining[] = ['all', 'hard', 'semihard'];
@@ -24,7 +30,7 @@ export interface Triplets {
   negatives: Tensor;
 }
 
-/** Mines triplets from distances [N,N] and labels [N]; runs without gradient. */
+/** Mines triplets from distances [N,N] (larger = farther) and labels [N]; runs without gradient. */
 export function mineTriplets(distances: Tensor, labels: Tensor, mining: TripletMining): Triplets {
   return noGrad(() => tidy(() => {
     const d = distances.detach();
@@ -53,4 +59,37 @@ export function mineTriplets(distances: Tensor, labels: Tensor, mining: TripletM
     const valid = negAnchor.any(1);
     return { anchors: a.maskedSelect(valid), positives: p.maskedSelect(valid), negatives: n.maskedSelect(valid) };
   }));
+}
+
+export interface TripletMinerOptions {
+  /** 'all' (default), 'hard' or 'semihard'. */
+  type?: TripletMining;
+  /** Default: euclidean on L2-normalised embeddings. */
+  distance?: Distance;
+}
+
+export class TripletMiner extends Miner {
+  readonly name = 'triplet' as const;
+  readonly type: TripletMining;
+
+  constructor(opts: TripletMinerOptions = {}) {
+    super(opts.distance ?? new EuclideanDistance());
+    this.type = checkChoice(opts.type ?? 'all', 'type of the triplet miner', TRIPLET_MINING);
+  }
+
+  override mine(embeddings: Tensor, labels: Tensor): MinedTriplets {
+    return super.mine(embeddings, labels) as MinedTriplets;
+  }
+
+  override mineMatrix(matrix: Tensor, labels: Tensor): MinedTriplets {
+    return super.mineMatrix(matrix, labels) as MinedTriplets;
+  }
+
+  protected mineFrom(matrix: Tensor, labels: Tensor): MinedTriplets {
+    return tidy(() => ({ kind: 'triplets' as const, ...mineTriplets(this.distance.farness(matrix), labels, this.type) }));
+  }
+
+  config(): MinerSpec {
+    return { name: this.name, type: this.type, distance: this.distance.config() };
+  }
 }

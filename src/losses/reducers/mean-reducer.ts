@@ -1,0 +1,11 @@
+// MeanReducer ('mean'): the average of all terms.
+import { Tensor } from '../../tensor/tensor.js';
+import { Reducer } from './reducer.js';
+
+export class MeanReducer extends Reducer {
+  readonly name = 'mean' as const;
+
+  protected reduceTerms(terms: Tensor): Tensor {
+    return terms.mean();
+  }
+}

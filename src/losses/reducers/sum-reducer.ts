@@ -1,0 +1,11 @@
+// SumReducer ('sum'): the sum of all terms.
+import { Tensor } from '../../tensor/tensor.js';
+import { Reducer } from './reducer.js';
+
+export class SumReducer extends Reducer {
+  readonly name = 'sum' as const;
+
+  protected reduceTerms(terms: Tensor): Tensor {
+    return terms.sum();
+  }
+}

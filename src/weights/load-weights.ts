@@ -1,0 +1,191 @@
+// loadWeights(model, file): published pretrained weights into a model — PyTorch checkpoints
+// (torch.save, zip or legacy), safetensors (timm / Hugging Face) and Keras .h5 files — with strict
+// name and shape checks that report every missing, unexpected and mismatched key.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { Module, type StateDict } from '../nn/module.js';
+import { EmbeddingNet } from '../models/embedding-net.js';
+import { MobileNetV2 } from '../models/mobilenet-v2.js';
+import { Tensor } from '../tensor/tensor.js';
+import { dispose, tidy } from '../tensor/memory.js';
+import { loadSafetensors } from '../serialize/safetensors.js';
+import type { InputNormalization } from '../train/batch-tensors.js';
+import { readTorchCheckpoint } from './torch-checkpoint.js';
+import { KERAS_TOP_LAYERS, kerasMobileNetV2Mapping, readKerasH5, type KerasTransform } from './keras-h5.js';
+import { toTensor, type RawTensor } from './raw-tensor.js';
+import { verifyDeclaredHash } from './file-hash.js';
+import { IMAGENET_NORMALIZATION, KERAS_TF_NORMALIZATION } from './normalization.js';
+
+export type WeightsFormat = 'torch' | 'safetensors' | 'keras-h5';
+
+export interface LoadWeightsOptions {
+  /** Default: from the file's first bytes (zip / pickle, HDF5) and extension (.safetensors). */
+  format?: WeightsFormat;
+  /** Every key of the model must be in the file and every key of the file in the model (default true). */
+  strict?: boolean;
+  /**
+   * Leave out the file's classification top (torchvision's fc / classifier, Keras's predictions)
+   * when the model has none — a backbone loading an ImageNet classifier's file. Default true.
+   */
+  skipTop?: boolean;
+  /** Check the SHA-256 prefix in torchvision-style names (resnet18-f37072fd.pth). Default true. */
+  verifyHash?: boolean;
+}
+
+export interface LoadedWeights {
+  file: string;
+  format: WeightsFormat;
+  /** Keys copied into the model. */
+  loaded: number;
+  /** File keys left out on purpose: the top the model lacks, BatchNorm batch counters. */
+  skipped: string[];
+  /** The input scaling the weights were trained with (ImageNet mean/std; Keras's [-1, 1]). */
+  normalization: InputNormalization;
+  /** The SHA-256 prefix verified from the name, if it had one. */
+  hashPrefix: string | null;
+}
+
+const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+async function detectFormat(path: string): Promise<WeightsFormat> {
+  const head = Buffer.alloc(8);
+  let fh;
+  try {
+    fh = await open(path, 'r');
+    await fh.read(head, 0, 8, 0);
+  } catch (e) {
+    throw new Error(`weights: cannot read ${path}: ${(e as Error).message}`);
+  } finally {
+    await fh?.close();
+  }
+  if (head.equals(HDF5_MAGIC)) return 'keras-h5';
+  if (extname(path).toLowerCase() === '.safetensors') return 'safetensors';
+  if (head.readUInt32LE(0) === 0x04034b50 || head[0] === 0x80) return 'torch';
+  throw new Error(`weights: ${path} is not a recognised weights file: expected a PyTorch checkpoint (.pth/.pt: zip or pickle), .safetensors or a Keras .h5 (it starts with bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+}
+
+/** The input scaling the weights in a file were trained with: Keras's [-1, 1] for .h5 files, else ImageNet mean/std. */
+export function weightsNormalization(path: string): InputNormalization {
+  const head = Buffer.alloc(8);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    readSync(fd, head, 0, 8, 0);
+  } catch (e) {
+    throw new Error(`weights: cannot read ${path}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return head.equals(HDF5_MAGIC) ? KERAS_TF_NORMALIZATION : IMAGENET_NORMALIZATION;
+}
+
+/** The module that holds the weights: an EmbeddingNet's backbone, else the module itself. */
+function targetOf(model: Module): Module {
+  return model instanceof EmbeddingNet ? model.backbone : model;
+}
+
+function transform(t: Tensor, how: KerasTransform): Tensor {
+  switch (how) {
+    case 'conv': return t.permute(3, 2, 0, 1).contiguous();
+    case 'depthwise': return t.permute(2, 3, 0, 1).contiguous();
+    case 'dense': return t.permute(1, 0).contiguous();
+    default: return t;
+  }
+}
+
+/** The Keras file's tensors under our MobileNetV2's keys; layers the mapping does not use are reported as unexpected. */
+async function kerasStateDict(target: Module, path: string, skipped: string[], strict: boolean): Promise<StateDict> {
+  if (!(target instanceof MobileNetV2) || target.config.variant !== 'keras') {
+    throw new Error(`weights: ${path} is a Keras .h5 file, which loads into the Keras-faithful MobileNetV2 (backbone 'mobilenetv2'), not ${target.constructor.name}${target instanceof MobileNetV2 ? ` variant '${target.config.variant}'` : ''}`);
+  }
+  const named = /_tf_kernels_([\d.]+)_(\d+)/.exec(basename(path));
+  if (named && Number(named[1]) !== target.config.alpha) {
+    throw new Error(`weights: ${path} is for MobileNetV2 α=${named[1]} (by its name) but the model has α=${target.config.alpha}; build it with alpha ${named[1]} (--alpha ${named[1]})`);
+  }
+  const layers = await readKerasH5(path);
+  const top = KERAS_TOP_LAYERS.find((l) => layers.has(l)) ?? KERAS_TOP_LAYERS[0];
+  const mapping = kerasMobileNetV2Mapping(target, top);
+  const used = new Set(mapping.map((m) => m.layer));
+  const missing: string[] = [];
+  const unexpected: string[] = [];
+  const state: StateDict = {};
+  try {
+    for (const m of mapping) {
+      const raw: RawTensor | undefined = layers.get(m.layer)?.get(m.weight);
+      if (!raw) {
+        missing.push(`${m.layer}/${m.weight} (for ${m.key})`);
+        continue;
+      }
+      state[m.key] = tidy(() => transform(toTensor(raw), m.transform));
+    }
+    for (const [layer, weights] of layers) {
+      if (used.has(layer)) continue;
+      if (!target.classifier && KERAS_TOP_LAYERS.includes(layer)) {
+        skipped.push(...[...weights.keys()].map((w) => `${layer}/${w}`));
+        continue;
+      }
+      unexpected.push(...[...weights.keys()].map((w) => `${layer}/${w}`));
+    }
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      throw new Error(`weights: ${path} does not fit the Keras MobileNetV2 (α=${target.config.alpha}): ` +
+        [missing.length ? `missing layers/weights: ${missing.join(', ')}` : '', unexpected.length ? `unexpected layers/weights: ${unexpected.join(', ')}` : ''].filter(Boolean).join('; '));
+    }
+    return state;
+  } catch (e) {
+    dispose(state);
+    throw e;
+  }
+}
+
+async function fileStateDict(format: WeightsFormat, path: string): Promise<StateDict> {
+  if (format === 'safetensors') {
+    const { tensors } = loadSafetensors(path);
+    return tensors;
+  }
+  const raw = await readTorchCheckpoint(path);
+  const state: StateDict = {};
+  for (const [k, r] of raw) state[k] = toTensor(r);
+  return state;
+}
+
+/**
+ * Loads a pretrained weights file into model (an EmbeddingNet loads into its backbone). Names and
+ * shapes are checked strictly; a mismatch is an error naming the file and every offending key.
+ */
+export async function loadWeights(model: Module, file: string, opts: LoadWeightsOptions = {}): Promise<LoadedWeights> {
+  if (!(model instanceof Module)) throw new TypeError(`Expected a Module for loadWeights but received ${typeof model}`);
+  if (typeof file !== 'string' || file === '') throw new TypeError(`Expected a weights file path but received ${JSON.stringify(file)}`);
+  const format = opts.format ?? (await detectFormat(file));
+  const hashPrefix = opts.verifyHash ?? true ? await verifyDeclaredHash(file) : null;
+  const target = targetOf(model);
+  const skipped: string[] = [];
+  const state = format === 'keras-h5' ? await kerasStateDict(target, file, skipped, opts.strict ?? true) : await fileStateDict(format, file);
+  try {
+    const own = new Set(Object.keys(target.stateDict()));
+    const topPrefix = (target as Module & { topPrefix?: string }).topPrefix;
+    const hasTop = topPrefix !== undefined && [...own].some((k) => k.startsWith(topPrefix));
+    for (const key of Object.keys(state)) {
+      if (own.has(key)) continue;
+      // torch's BatchNorm counts batches for momentum=None, which this library does not use.
+      const counter = key.endsWith('.num_batches_tracked');
+      const top = (opts.skipTop ?? true) && topPrefix !== undefined && !hasTop && key.startsWith(topPrefix);
+      if (counter || top) {
+        skipped.push(key);
+        state[key].dispose();
+        delete state[key];
+      }
+    }
+    try {
+      target.loadStateDict(state, { strict: opts.strict ?? true });
+    } catch (e) {
+      throw new Error(`weights: ${file} (${format}) does not fit ${target.constructor.name}: ${(e as Error).message.replace(/^loadStateDict: the state does not fit \w+: /, '')}`);
+    }
+    return {
+      file, format, loaded: Object.keys(state).length, skipped, hashPrefix,
+      normalization: format === 'keras-h5' ? KERAS_TF_NORMALIZATION : IMAGENET_NORMALIZATION,
+    };
+  } finally {
+    dispose(state);
+  }
+}
