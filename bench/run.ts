@@ -25,6 +25,7 @@ import { detectorBench } from './detector.js';
 import { writeCifarBinary } from './cifar-binary.js';
 import { distributedBench, distributedRows } from './distributed.js';
 import { autoencoderBench } from './autoencoder.js';
+import { serveBench } from './serve.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -209,9 +210,11 @@ async function main(): Promise<void> {
   log(`streaming ${streamImages} 64×64 images from a cache file…`);
   // Its own process, so the RSS measured is the streaming loader's alone.
   const streaming = JSON.parse(execFileSync(process.execPath, [join('dist', 'bench', 'streaming.js'), '--images', String(streamImages), '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as StreamingResult;
+  log('serve: 32 concurrent clients scoring single 32×32 JPEGs over loopback…');
+  const serve = await serveBench({ requests: quick ? 500 : 2000, clients: 32, log });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder, streaming,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder, streaming, serve,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
@@ -229,6 +232,10 @@ async function main(): Promise<void> {
     { benchmark: 'load a detector file, ms', ours: f(det.detector.load_ms, 0), pytorch: '', ratio: '', goal: '< 1000' },
     { benchmark: `streaming ${streaming.images} 64×64 from cache, img/s`, ours: f(streaming.images_per_s, 0), pytorch: '', ratio: '', goal: '≥ 5000' },
     { benchmark: '  its peak RSS, MB', ours: f(streaming.rss_peak_mb, 0), pytorch: '', ratio: '', goal: '< 1024' },
+    { benchmark: `serve: ${serve.requests} requests, ${serve.clients} clients, errors`, ours: String(serve.errors), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: 'serve: latency p50 / p99, ms', ours: `${f(serve.p50_ms)} / ${f(serve.p99_ms)}`, pytorch: '', ratio: '', goal: '' },
+    { benchmark: 'serve: img/s (peer: offline score, same files)', ours: f(serve.images_per_s, 0), pytorch: f(serve.offline_images_per_s, 0), ratio: f(serve.ratio_to_offline, 2), goal: '≥ 0.7' },
+    { benchmark: 'serve: RSS after the run vs after warm-up, %', ours: f(serve.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
     { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },

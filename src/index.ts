@@ -45,3 +45,5 @@ export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data
 export { train, type TrainRun, type TrainConfig, type TrainResult } from './train/trainer.js';
 export { runTrainingLoop, type TrainingHooks, type TrainingLoopOptions, type TrainingLoopResult, type EpochProgress, type StepContext, type BatchLoss } from './train/training-loop.js';
 export { trainAutoencoder } from './anomaly/train-autoencoder.js';
+export * as serve from './serve/index.js';
+export { createServer, type ServeOptions } from './serve/index.js';

@@ -8,12 +8,14 @@ import { noGrad } from '../tensor/grad-mode.js';
 import type { Device } from '../tensor/device.js';
 import type { Module } from '../nn/module.js';
 import { fuseConvBatchNorm } from '../nn/fuse.js';
+import { normalize } from '../nn/functional.js';
 import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { createHead } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
 import { createScorer } from '../eval/scorers/registry.js';
+import { KnnScorer } from '../eval/scorers/knn-scorer.js';
 import type { AnomalyScorer } from '../eval/scorers/scorer.js';
 import { checkMetric, knnSearch, type KnnMetric } from '../eval/knn.js';
 import { imagesToTensor, type UInt8Images } from '../train/batch-tensors.js';
@@ -177,6 +179,11 @@ export class AnomalyDetector {
       for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
         const { scores, distances, indices } = tidy(() => {
           const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
+          if (k > 0 && this.#scorer instanceof KnnScorer && this.#scorer.metric === metric && !(this.#net instanceof ConvAutoencoder)) {
+            // The scorer's training rows are the normal embeddings: one search gives the score and the neighbours.
+            const both = this.#scorer.scoreAndSearch(this.#net.forward(x), k);
+            return { scores: both.scores.to('cpu').toNumbers(), distances: both.distances.toNumbers(), indices: both.indices.toNumbers() };
+          }
           const f = this.#forward(x);
           const scoresOut = f.scores.to('cpu').toNumbers();
           if (k === 0) return { scores: scoresOut, distances: [] as number[], indices: [] as number[] };
@@ -194,6 +201,49 @@ export class AnomalyDetector {
       }
     });
     return out;
+  }
+
+  /**
+   * The features the detector compares (the embedding network's output, or the autoencoder's code
+   * flattened) of a uint8 NHWC batch at the detector's size, one Float32Array per image; with
+   * normalize, each L2-normalised (what an ONNX export of the detector outputs).
+   */
+  embed(images: UInt8Images, opts: { batchSize?: number; normalize?: boolean } = {}): Float32Array[] {
+    this.#check();
+    this.#checkImages(images);
+    const per = images.height * images.width * images.channels;
+    const norm = normalizationOf(this.preprocessing);
+    const out: Float32Array[] = [];
+    noGrad(() => {
+      for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
+        const { data, dim } = tidy(() => {
+          const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
+          let f = this.#net instanceof ConvAutoencoder ? this.#net.encode(x).flatten(1) : this.#net.forward(x);
+          if (opts.normalize) f = normalize(f);
+          f = f.to('cpu').contiguous();
+          return { data: (f.dataSync() as Float32Array).slice(), dim: f.shape[1] };
+        });
+        for (let i = 0; i < e - s; i++) out.push(data.subarray(i * dim, (i + 1) * dim));
+      }
+    });
+    return out;
+  }
+
+  /** The network (owned by the detector): an EmbeddingNet, or the autoencoder baseline. For export. */
+  get network(): EmbeddingNet | ConvAutoencoder {
+    this.#check();
+    return this.#net;
+  }
+
+  /** The classification head the network was trained with (owned by the detector), or null for the autoencoder. */
+  get head(): Head | null {
+    this.#check();
+    return this.#head;
+  }
+
+  /** Whether the file stores the normal training images' pixels (normalImage works). */
+  get hasNormalImages(): boolean {
+    return this.#images !== null;
   }
 
   /** Just the scores (no neighbours). */

@@ -12,6 +12,7 @@ import { fitDetectorCommand, fitDetectorSpec } from './fit-detector.js';
 import { scoreCommand, scoreSpec } from './score.js';
 import { indexCommand, indexSpec, searchCommand, searchSpec } from './index-search.js';
 import { commandInterrupt, EXIT_INTERRUPTED } from './interrupt.js';
+import { serveCommand, serveSpec } from './serve.js';
 
 interface Command {
   spec: CommandSpec;
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   score: { spec: scoreSpec, run: async (argv) => { if ((await scoreCommand(argv)).n_failed > 0) process.exitCode = 1; } },
   index: { spec: indexSpec, run: indexCommand },
   search: { spec: searchSpec, run: async (argv) => { if ((await searchCommand(argv)).results.some((r) => r.error !== undefined)) process.exitCode = 1; } },
+  serve: { spec: serveSpec, run: serveCommand },
 };
 
 function usage(): string {

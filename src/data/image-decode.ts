@@ -19,6 +19,8 @@ export interface DecodeOptions {
    * DEFAULT_MAX_IMAGE_PIXELS): a small compressed file can hold a huge image.
    */
   maxImagePixels?: number;
+  /** The same limit under sharp's name (used by serve); maxImagePixels wins when both are given. */
+  limitInputPixels?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export function isImageFileName(name: string): boolean {
 /** `file` names the image in errors. */
 export async function decodeImage(data: Buffer, file: string, options: DecodeOptions = {}): Promise<DecodedImage> {
   const channels = options.channels ?? 3;
-  const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const maxPixels = options.maxImagePixels ?? options.limitInputPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new RangeError(`Expected a positive integer for maxImagePixels but received ${maxPixels}`);
   try {
     // libvips compares the header's width × height with limitInputPixels before decoding any pixel;
@@ -61,15 +63,15 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
     }
     return { pixels, height: info.height, width: info.width, channels: info.channels };
   } catch (error) {
-    if (/pixel limit/i.test((error as Error).message)) await refuseOversized(data, file, maxPixels);
+    if (/pixel limit/i.test((error as Error).message)) await refuseOversized(data, file, maxPixels, error);
     throw new DataFileError(file, `cannot decode image (${(error as Error).message})`, { cause: error });
   }
 }
 
 /** Throws the over-the-limit error with the image's size, read from its header by sharp().metadata(). */
-async function refuseOversized(data: Buffer, file: string, maxPixels: number): Promise<void> {
+async function refuseOversized(data: Buffer, file: string, maxPixels: number, cause: unknown): Promise<void> {
   const meta = await sharp(data, { limitInputPixels: false }).metadata().catch(() => undefined);
   const size = meta?.width && meta.height ? `${meta.width}×${meta.height} = ${((meta.width * meta.height) / 1e6).toFixed(1)} megapixels` : 'larger than the limit';
   throw new DataFileError(file, `image is ${size}, over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels ` +
-    '(raise it with --max-image-pixels / maxImagePixels if the image is genuine)');
+    '(raise it with --max-image-pixels / maxImagePixels if the image is genuine)', { cause });
 }

@@ -34,6 +34,13 @@ export interface KnnOptions {
   queryChunk?: number;
   /** Rows of references per chunk (default: from maxChunkBytes). */
   referenceChunk?: number;
+  /**
+   * The reference rows are already L2-normalised (for a distance that normalises, e.g. cosine):
+   * skip normalising them again. For
+   * a fixed, pre-normalised reference set searched in small batches, where that pass over every
+   * reference row would cost more than the search itself.
+   */
+  unitReferences?: boolean;
 }
 
 export interface KnnResult {
@@ -43,7 +50,7 @@ export interface KnnResult {
   indices: Tensor;
 }
 
-const OPTION_KEYS = ['k', 'metric', 'excludeSelf', 'maxChunkBytes', 'queryChunk', 'referenceChunk'] as const;
+const OPTION_KEYS = ['k', 'metric', 'excludeSelf', 'maxChunkBytes', 'queryChunk', 'referenceChunk', 'unitReferences'] as const;
 const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export function checkMetric(metric: unknown, what = 'metric'): KnnMetric {
@@ -104,7 +111,7 @@ export function knnSearch(queries: Tensor, references: Tensor, opts: KnnOptions)
     // Normalised (when the distance does) and with squared norms (euclidean) once, not per chunk.
     const prepare = (x: Tensor): Tensor => distance.prepare(x.dtype === dtype ? x : x.to(dtype));
     const q = prepare(queries);
-    const r = prepare(references);
+    const r = opts.unitReferences && distance.normalizeEmbeddings && references.dtype === dtype ? references : prepare(references);
     const qSq = euclidean ? q.square().sum(1, true) : null;
     const rSq = euclidean ? r.square().sum(1) : null;
 

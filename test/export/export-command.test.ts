@@ -85,7 +85,7 @@ test('deepmetric export: --help, usage errors, a misfit input size; logits only 
   assert.match(help.stdout, /--output VALUE.*one of embedding, logits, both/);
   const none = await run(['export', '--out', join(dir, 'x.onnx')]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /Expected --checkpoint PATH but received none/);
+  assert.match(none.stderr, /Expected either --checkpoint PATH or --detector PATH but received neither/);
   const missing = await run(['export', '--checkpoint', join(dir, 'nope.ckpt')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.ckpt does not exist/);

@@ -50,10 +50,22 @@ export class KnnScorer implements AnomalyScorer {
   }
 
   score(x: Tensor): Tensor {
+    return noGrad(() => tidy(() => this.scoreAndSearch(x, this.k).scores));
+  }
+
+  /**
+   * The scores and the `neighbours` nearest training rows (distances and indices) from one k-NN
+   * search: the detector's explanations come with its score at the cost of one pass over the
+   * training rows instead of two.
+   */
+  scoreAndSearch(x: Tensor, neighbours: number): { scores: Tensor; distances: Tensor; indices: Tensor } {
     const { train } = this.#state.get(x);
     return noGrad(() => tidy(() => {
-      const { distances } = knnSearch(x, train, { k: this.k, metric: this.metric });
-      return this.reduce === 'mean' ? distances.mean(1) : distances.select(1, this.k - 1).clone();
+      // The stored training rows are normalised at fit for cosine.
+      const nn = knnSearch(x, train, { k: Math.max(this.k, neighbours), metric: this.metric, unitReferences: this.metric === 'cosine' });
+      const mine = nn.distances.narrow(1, 0, this.k);
+      const scores = this.reduce === 'mean' ? mine.mean(1) : mine.select(1, this.k - 1).clone();
+      return { scores, distances: nn.distances.narrow(1, 0, neighbours).contiguous(), indices: nn.indices.narrow(1, 0, neighbours).contiguous() };
     }));
   }
 
