@@ -13,6 +13,7 @@ export const EXIT_INTERRUPTED = 130;
 export class CommandInterrupt {
   private controller = new AbortController();
   private stoppable = false;
+  private standingAside = false;
   private command = 'deepmetric';
   private readonly onSigint = (): void => this.handle();
 
@@ -29,6 +30,7 @@ export class CommandInterrupt {
   install(command: string): () => void {
     this.controller = new AbortController();
     this.stoppable = false;
+    this.standingAside = false;
     this.command = command;
     process.on('SIGINT', this.onSigint);
     return () => process.removeListener('SIGINT', this.onSigint);
@@ -39,7 +41,13 @@ export class CommandInterrupt {
     this.stoppable = true;
   }
 
+  /** The command handles SIGINT itself (e.g. serve closes gracefully and exits 0): this handler stands aside. */
+  standAside(): void {
+    this.standingAside = true;
+  }
+
   private handle(): void {
+    if (this.standingAside) return;
     if (!this.stoppable) {
       process.stderr.write(`\n${this.command}: interrupted before training started; nothing to save\n`);
       process.exit(EXIT_INTERRUPTED);

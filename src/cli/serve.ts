@@ -9,6 +9,7 @@ import { ImageIndex } from '../search/image-index.js';
 import { SERVE_DEFAULTS } from '../serve/defaults.js';
 import { type CommandSpec, parseOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime } from './experiment.js';
+import { commandInterrupt } from './interrupt.js';
 
 export const serveSpec: CommandSpec = {
   name: 'serve',
@@ -62,6 +63,7 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
     });
     const stopped = new Promise<string>((done) => {
       const stop = (why: string) => () => done(why);
+      commandInterrupt.standAside(); // this command closes gracefully on SIGINT and exits 0
       const onTerm = stop('SIGTERM');
       const onInt = stop('SIGINT');
       process.once('SIGTERM', onTerm);

@@ -32,6 +32,8 @@ export interface ChildRun {
 export interface ChildOptions {
   /** Send SIGINT the first time stderr matches this. */
   interruptOn?: RegExp;
+  /** Send SIGINT the first time stdout matches this. */
+  interruptOnStdout?: RegExp;
   /** Kill with SIGKILL after this many ms (default 60 s). */
   killAfterMs?: number;
   env?: Record<string, string>;
@@ -55,7 +57,13 @@ export function runNode(args: string[], o: ChildOptions = {}): Promise<ChildRun>
     let stderr = '';
     let sent = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 60_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (o.interruptOnStdout && !sent && o.interruptOnStdout.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (o.interruptOn && !sent && o.interruptOn.test(stderr)) {
