@@ -60,7 +60,7 @@ export async function writeDatasetCache(file: string, dataset: ImageDataset, sou
   };
   const prefix = encodeCacheHeader(header);
   const labels = Buffer.alloc(dataset.labels.length * 4);
-  dataset.labels.forEach((label, i) => labels.writeInt32LE(label, i * 4));
+  for (const [i, label] of dataset.labels.entries()) labels.writeInt32LE(label, i * 4);
 
   const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const hash = createHash(DIGEST);
