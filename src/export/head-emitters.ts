@@ -7,6 +7,7 @@ import { MarginSoftmaxHead } from '../losses/margin-softmax-head.js';
 import { SubCenterArcFaceHead } from '../losses/subcenter-arcface-head.js';
 import { SphereFaceHead } from '../losses/sphereface-head.js';
 import { AdaCosHead } from '../losses/adacos-head.js';
+import { MultipleLosses } from '../losses/multiple-losses.js';
 import { normalize } from '../nn/functional.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
@@ -65,6 +66,9 @@ registerOnnxHeadEmitter(MarginSoftmaxHead, (h, e, path, g) => {
   else scale = g.constant([h.scale], 'float32');
   return g.node('Mul', [cos, scale], {}, join(path, 'logits'));
 });
+
+/** A weighted sum of losses (e.g. softmax+center) predicts with the logits of its head. */
+registerOnnxHeadEmitter(MultipleLosses, (h, e, path, g) => emitHeadLogits(h.head!, e, path, g));
 
 /** Emits the head's logits, or explains why it has none. */
 export function emitHeadLogits(head: Head, embeddings: string, path: string, g: OnnxGraph): string {

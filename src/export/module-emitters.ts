@@ -18,6 +18,8 @@ import { MobileNetV2, InvertedResidual } from '../models/mobilenet-v2.js';
 import { ResNet18Cifar, BasicBlock } from '../models/resnet-cifar.js';
 import { SmallConvNet } from '../models/small-convnet.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
+import { TorchvisionMobileNetV2, InvertedResidual as TorchvisionInvertedResidual } from '../models/torchvision-mobilenet-v2.js';
+import { TorchvisionResNet, BasicBlock as TorchvisionBasicBlock, Bottleneck as TorchvisionBottleneck } from '../models/torchvision-resnet.js';
 import type { OnnxGraph } from './onnx-graph.js';
 
 export interface EmitContext {
@@ -207,6 +209,40 @@ registerOnnxEmitter(BasicBlock, (m, x, path, ctx) => {
 registerOnnxEmitter(ResNet18Cifar, (m, x, path, ctx) => ctx.emitChild(m, path, m.features, x));
 registerOnnxEmitter(SmallConvNet, (m, x, path, ctx) => ctx.emitChild(m, path, m.features, x));
 registerOnnxEmitter(ConvAutoencoder, (m, x, path, ctx) => ctx.emitChild(m, path, m.decoder, ctx.emitChild(m, path, m.encoder, x)));
+
+// torchvision's backbones: the same graph as their forward(), module by module.
+registerOnnxEmitter(TorchvisionMobileNetV2, (m, x, path, ctx) => {
+  const features = ctx.emitChild(m, path, m.features, x);
+  return m.classifier ? ctx.emitChild(m, path, m.classifier, emitGlobalAvgPool(features, join(path, 'pool'), ctx.graph)) : features;
+});
+
+registerOnnxEmitter(TorchvisionInvertedResidual, (m, x, path, ctx) => {
+  const y = ctx.emitChild(m, path, m.conv, x);
+  return m.useResidual ? ctx.graph.node('Add', [y, x], {}, join(path, 'add')) : y;
+});
+
+const relu = (g: OnnxGraph, x: string, path: string): string => g.node('Relu', [x], {}, path);
+
+registerOnnxEmitter(TorchvisionResNet, (m, x, path, ctx) => {
+  const stem = relu(ctx.graph, ctx.emitChild(m, path, m.bn1, ctx.emitChild(m, path, m.conv1, x)), join(path, 'relu'));
+  let h = LAMBDAS.MaxPool2d(stem, path, ctx.graph, { kernel: 3, stride: 2, padding: 1 });
+  for (const layer of m.layers) h = ctx.emitChild(m, path, layer, h);
+  return m.fc ? ctx.emitChild(m, path, m.fc, emitGlobalAvgPool(h, join(path, 'pool'), ctx.graph)) : h;
+});
+
+/** A residual block: conv/bn pairs with ReLU between them, then the skip (downsampled or not) and a ReLU. */
+function emitTorchvisionBlock(m: TorchvisionBasicBlock | TorchvisionBottleneck, pairs: [Module, Module][], x: string, path: string, ctx: EmitContext): string {
+  let h = x;
+  pairs.forEach(([conv, bn], i) => {
+    h = ctx.emitChild(m, path, bn, ctx.emitChild(m, path, conv, h));
+    if (i < pairs.length - 1) h = relu(ctx.graph, h, join(path, `relu${i + 1}`));
+  });
+  const skip = m.downsample ? ctx.emitChild(m, path, m.downsample, x) : x;
+  return relu(ctx.graph, ctx.graph.node('Add', [h, skip], {}, join(path, 'add')), join(path, 'relu'));
+}
+
+registerOnnxEmitter(TorchvisionBasicBlock, (m, x, path, ctx) => emitTorchvisionBlock(m, [[m.conv1, m.bn1], [m.conv2, m.bn2]], x, path, ctx));
+registerOnnxEmitter(TorchvisionBottleneck, (m, x, path, ctx) => emitTorchvisionBlock(m, [[m.conv1, m.bn1], [m.conv2, m.bn2], [m.conv3, m.bn3]], x, path, ctx));
 
 /** An emit context over graph g; unknown modules are errors naming their path and class. */
 export function emitContext(g: OnnxGraph): EmitContext {

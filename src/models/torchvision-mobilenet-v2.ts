@@ -19,7 +19,7 @@ const SETTINGS: [number, number, number, number][] = [
   [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
 ];
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   readonly conv: Sequential;
   readonly useResidual: boolean;
 

@@ -40,7 +40,7 @@ abstract class ConvBnPairs extends Module implements FoldsOwnBatchNorm {
 const downsample = (inC: number, outC: number, stride: number): Sequential | null =>
   (stride !== 1 || inC !== outC ? new Sequential(conv(inC, outC, 1, stride), new BatchNorm2d({ numFeatures: outC })) : null);
 
-class BasicBlock extends ConvBnPairs {
+export class BasicBlock extends ConvBnPairs {
   static readonly expansion = 1;
   protected readonly pairs: [string, string][] = [['conv1', 'bn1'], ['conv2', 'bn2']];
   conv1: Module; bn1: Module; conv2: Module; bn2: Module;
@@ -64,7 +64,7 @@ class BasicBlock extends ConvBnPairs {
   }
 }
 
-class Bottleneck extends ConvBnPairs {
+export class Bottleneck extends ConvBnPairs {
   static readonly expansion = 4;
   protected readonly pairs: [string, string][] = [['conv1', 'bn1'], ['conv2', 'bn2'], ['conv3', 'bn3']];
   conv1: Module; bn1: Module; conv2: Module; bn2: Module; conv3: Module; bn3: Module;

@@ -66,13 +66,19 @@ function assertDistinctRows(t: Tensor, what: string): void {
   assert.ok(spread > 1e-3, `${what}: every image gives nearly the same output (spread ${spread})`);
 }
 
-const SIZES: Record<string, number> = { mobilenetv2: 32, 'mobilenetv2-cifar': 32, 'resnet18-cifar': 16, convnet: 24 };
+const SIZES: Record<string, number> = {
+  mobilenetv2: 32, 'mobilenetv2-cifar': 32, 'resnet18-cifar': 16, convnet: 24,
+  'torchvision-resnet18': 32, 'torchvision-resnet50': 32, 'torchvision-mobilenet_v2': 32,
+};
 
 test('every backbone, with a head, matches ONNX Runtime at batch sizes 1 and 5', async (t) => {
   if (!pythonOnnxAvailable()) t.diagnostic('python3-onnx is absent: onnx.checker.check_model is skipped');
   const base = liveTensors();
   assert.deepEqual(Object.keys(SIZES).sort(), [...BACKBONES].sort(), 'a backbone of the registry has no parity case here');
-  const heads: Record<string, string> = { mobilenetv2: 'l2softmax', 'mobilenetv2-cifar': 'softmax', 'resnet18-cifar': 'arcface', convnet: 'cosface' };
+  const heads: Record<string, string> = {
+    mobilenetv2: 'l2softmax', 'mobilenetv2-cifar': 'softmax', 'resnet18-cifar': 'arcface', convnet: 'cosface',
+    'torchvision-resnet18': 'softmax', 'torchvision-resnet50': 'l2softmax', 'torchvision-mobilenet_v2': 'normface',
+  };
   for (const name of BACKBONES) {
     manualSeed(3);
     const size = SIZES[name];
