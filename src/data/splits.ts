@@ -127,7 +127,7 @@ function classCountsOf(dataset: Pick<ImageDataset, 'labels' | 'classes'>): numbe
 export interface AnomalySplitOptions {
   /** Classes that count as normal. */
   normal: readonly ClassRef[];
-  /** Classes never seen in training; they appear only in `testAnomaly`. */
+  /** Classes never seen in training; they appear only in `testAnomaly` (none: a detector fitted on normal images only). */
   anomaly: readonly ClassRef[];
   /** Labelled classes trained on besides the normal ones. Default: every class not normal and not anomaly. */
   reference?: readonly ClassRef[];
@@ -157,7 +157,6 @@ export function anomalySplit(train: ImageDataset, test: ImageDataset, options: A
     throw new RangeError('Expected train and test datasets with the same class list');
   }
   if (options.normal.length === 0) throw new RangeError('Expected at least one normal class but received 0');
-  if (options.anomaly.length === 0) throw new RangeError('Expected at least one anomaly class but received 0');
   const normal = resolveClasses(train, options.normal);
   const anomaly = resolveClasses(train, options.anomaly);
   const reference = options.reference

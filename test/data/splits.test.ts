@@ -88,6 +88,9 @@ describe('anomalySplit', () => {
     assert.deepEqual(split.train.classes, ['a', 'b']);
     assert.equal(split.testReference.labels.length, 0);
     assert.throws(() => anomalySplit(dataset, test, { normal: ['a'], anomaly: ['a'] }), /listed twice/);
-    assert.throws(() => anomalySplit(dataset, test, { normal: ['a'], anomaly: [] }), /at least one anomaly class/);
+    // Normal images only (fit-detector): no anomaly class, an empty anomaly test set.
+    const normalOnly = anomalySplit(dataset, test, { normal: ['a'], anomaly: [], reference: [] });
+    assert.equal(normalOnly.testAnomaly.labels.length, 0);
+    assert.deepEqual(normalOnly.anomalyClasses, []);
   });
 });

@@ -1,0 +1,21 @@
+// Anomaly detection: detectors, the evaluation protocol, scores, rotation self-supervision — re-exports only.
+export { AnomalyDetector, DETECTOR_BUNDLE, DETECTOR_EXTENSION, DETECTOR_FORMAT, type DetectorManifest, type DetectorMethod, type DetectorParts, type DetectorResult, type DetectorScoreOptions, type DetectorValidation, type Neighbour } from './anomaly-detector.js';
+export { anomalyMetrics, type AnomalyMetrics } from './anomaly-metrics.js';
+export { embedDepths } from './depth-embeddings.js';
+export { DepthMahalanobis, type DepthMahalanobisOptions } from './depth-mahalanobis.js';
+export { evaluateHead, type HeadEvaluation, type HeadEvaluationSets, type ScoredTest, type ScorerSpec } from './evaluate-head.js';
+export { fitDetector, type FitDetectorOptions, type FitMethod, ONE_CLASS_METHODS, oneClassProblem } from './fit-detector.js';
+export { FlipAveraged } from './flip-averaged.js';
+export { ScoreFusion, zStats, type ZStats } from './fusion.js';
+export { checkScoreOptions, COMPONENT_SCORES, computeScores, concatTest, DEFAULT_FUSE, defaultDepths, LOGIT_SCORES, NEEDS_VALIDATION, NETWORK_ONLY_SCORES, NETWORK_SCORES, type NetworkScore, type ScoringData, type ScoringNetwork, type ScoringOptions } from './network-scores.js';
+export { holdOutNormals, type NormalHoldout } from './normal-holdout.js';
+export { pca, type PcaResult } from './pca.js';
+export { type FileScore, type ScoreFilesOptions, scoreImageFiles } from './score-files.js';
+export { aggregateSeeds, formatMeanStd, type SeedRow, type SeedSummary } from './seeds.js';
+export { checkThresholdRule, chooseThreshold, fractionAbove, type Threshold, type ThresholdRule } from './threshold.js';
+export { thumbnailDataUri } from './thumbnail.js';
+export { type AutoencoderEpoch, type AutoencoderTrainResult, type AutoencoderTrainRun, reconstructionErrors, trainAutoencoder } from './train-autoencoder.js';
+export { type ImageLayout, rotate90, ROTATION_COUNT, rotationBatch, type RotationBatch } from './rotation/rotate.js';
+export { RotationAuxiliaryTask, RotationOnlyTask } from './rotation/rotation-task.js';
+export { rotationScore, rotationScores, type TestTimeAugmentation } from './rotation/rotation-score.js';
+export { rotatedDataset, ROTATION_CLASSES } from './rotation/rotated-dataset.js';
