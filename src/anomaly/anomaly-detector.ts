@@ -107,6 +107,16 @@ export interface DetectorParts {
   device?: Device;
 }
 
+/**
+ * A fitted anomaly detector: network, scorer state, preprocessing, threshold and the normal
+ * training images' features, saved as one checksummed file.
+ * @example
+ * ```ts
+ * const detector = AnomalyDetector.load('runs/detector/detector.dmdet');
+ * const [r] = detector.score(batch);   // { score, anomalous, neighbours }
+ * detector.dispose();
+ * ```
+ */
 export class AnomalyDetector {
   readonly manifest: DetectorManifest;
   readonly #net: EmbeddingNet | ConvAutoencoder;

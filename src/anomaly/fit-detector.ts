@@ -88,6 +88,15 @@ function encodeDataset(ae: ConvAutoencoder, data: ImageDataset, device: Device, 
   }));
 }
 
+/**
+ * Fits a detector: the method's network (copied), its scorer fitted on the normal images, and a
+ * threshold chosen on held-out normal images.
+ * @example
+ * ```ts
+ * const detector = fitDetector({ method: { kind: 'autoencoder', autoencoder: ae }, normal, validation, normalization: { kind: 'unit' } });
+ * await detector.save('runs/detector/detector.dmdet');
+ * ```
+ */
 export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
   const threshold = checkThresholdRule(o.threshold ?? {});
   if (o.normal.labels.length === 0) throw new RangeError('Expected normal training images to fit the detector on but received none');

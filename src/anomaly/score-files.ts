@@ -51,7 +51,15 @@ function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
 
 interface Pending { name: string; pixels: Promise<Buffer | Error> }
 
-/** Scores every image under paths (files, folders, tar archives); results in input order. */
+/**
+ * Scores every image under paths (files, folders, tar/zip archives); results in input order. A file
+ * that cannot be read or decoded gets a row with `error`; the rest are still scored.
+ * @example
+ * ```ts
+ * const detector = AnomalyDetector.load('runs/detector/detector.dmdet');
+ * for (const r of await scoreImageFiles(detector, ['new/'])) console.log(r.file, r.score, r.anomalous);
+ * ```
+ */
 export async function scoreImageFiles(detector: AnomalyDetector, paths: readonly string[] | AsyncIterable<ImageInput>, o: ScoreFilesOptions = {}): Promise<FileScore[]> {
   const p = detector.preprocessing;
   const per = p.width * p.height * p.channels;

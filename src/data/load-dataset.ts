@@ -150,7 +150,13 @@ async function decodeSource(source: DatasetSource, decode: DecodeOptions, cacheD
   return { parts: datasets, layout: layout.kind };
 }
 
-/** Loads, caches, resizes and splits a dataset; see LoadDatasetOptions for every default. */
+/**
+ * Loads, caches, resizes and splits a dataset; see LoadDatasetOptions for every default.
+ * @example
+ * ```ts
+ * const { train, test, classNames } = await loadDataset({ source: 'photos.zip', imageSize: 64, valFraction: 0.2 });
+ * ```
+ */
 export async function loadDataset(options: LoadDatasetOptions = {}): Promise<LoadedDataset> {
   const channels = options.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new RangeError(`Expected 1 or 3 for channels but received ${channels}`);

@@ -157,6 +157,10 @@ export function buildOnnxModel(model: Module, options: OnnxExportOptions = {}): 
 /**
  * Writes model (and, with output 'logits'/'both', options.head) to path as an .onnx file,
  * atomically. Returns the graph's signature and the file size.
+ * @example
+ * ```ts
+ * await exportOnnx(model, 'model.onnx', { head, output: 'both', height: 32, width: 32, normalizeEmbedding: true });
+ * ```
  */
 export async function exportOnnx(model: Module, path: string, options: OnnxExportOptions = {}): Promise<OnnxModelSignature & { path: string; fileBytes: number }> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`onnx export: Expected a file path but received ${JSON.stringify(path)}`);

@@ -46,6 +46,11 @@ export const HEAD_NAMES: readonly string[] = Object.freeze(Object.keys(REGISTRY)
  * Unknown names and unknown options are rejected with the valid ones listed. A 'name' key equal to
  * name is accepted, so createHead(h.config().name, h.config()) rebuilds h. numClasses is required
  * by the heads that classify and optional for the pair losses.
+ * @example
+ * ```ts
+ * const head = createHead('l2softmax', { embeddingDim: 1280, numClasses: 10, alpha: 15 });
+ * const loss = head.loss(embeddings, labels);
+ * ```
  */
 export function createHead(name: string, cfg: BaseHeadConfig & Record<string, unknown>): Head {
   const entry = Object.hasOwn(REGISTRY, name) ? REGISTRY[name] : undefined;

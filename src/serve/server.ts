@@ -64,6 +64,16 @@ function checkOption(name: string, value: number, min: number, integer = true): 
 /** The batch of one image per item, at the size p, as one NHWC buffer. */
 const batchOf = (items: Buffer[], p: Preprocessing) => ({ images: Buffer.concat(items), size: items.length, height: p.height, width: p.width, channels: p.channels });
 
+/**
+ * The HTTP service of a detector (fastify): /v1/score, /v1/embed, /v1/search, /healthz, /metrics
+ * and the page at /. Concurrent requests are batched into one forward.
+ * @example
+ * ```ts
+ * const app = createServer({ detector: AnomalyDetector.load('detector.dmdet'), token: process.env.TOKEN });
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ * // later: await app.close();  (finishes the requests in flight)
+ * ```
+ */
 export function createServer(o: ServeOptions): FastifyInstance {
   const { detector } = o;
   const index = o.index ?? null;

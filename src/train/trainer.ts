@@ -139,6 +139,18 @@ export function createOptimizer(params: ReturnType<EmbeddingNet['parameters']>, 
   }
 }
 
+/**
+ * Trains model + head: one loop with checkpoints every epoch (resumable), validation, early stopping,
+ * NaN detection and a stop request (`signal`).
+ * @example
+ * ```ts
+ * const data = await loadDataset({ source: 'photos', imageSize: 64 });
+ * const model = models.createEmbeddingNet({ name: 'convnet' });
+ * const head = createHead('l2softmax', { embeddingDim: model.embeddingDim, numClasses: data.classNames.length });
+ * const r = await train({ model, head, train: data.train, val: data.test, dir: 'runs/x', config: {
+ *   epochs: 10, batchSize: 128, seed: 0, optimizer: { name: 'adam', lr: 1e-3 }, normalization: data.normalization } });
+ * ```
+ */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { model, head, config: c } = run;
   if (c.epochs === 0) return untrainedRun(run);

@@ -152,6 +152,11 @@ async function fileStateDict(format: WeightsFormat, path: string): Promise<State
 /**
  * Loads a pretrained weights file into model (an EmbeddingNet loads into its backbone). Names and
  * shapes are checked strictly; a mismatch is an error naming the file and every offending key.
+ * @example
+ * ```ts
+ * const net = models.createEmbeddingNet({ name: 'torchvision-resnet18' });
+ * const { normalization } = await loadWeights(net, 'resnet18-f37072fd.pth');
+ * ```
  */
 export async function loadWeights(model: Module, file: string, opts: LoadWeightsOptions = {}): Promise<LoadedWeights> {
   if (!(model instanceof Module)) throw new TypeError(`Expected a Module for loadWeights but received ${typeof model}`);
