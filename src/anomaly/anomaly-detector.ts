@@ -2,7 +2,7 @@
 // scorer, the normal training images' embeddings for nearest-neighbour explanations, the input
 // preprocessing and the decision threshold — scoring new images and saved to / loaded from one
 // checksummed file (format: src/serialize/checked-bundle.ts; the manifest below).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { dispose, keep, tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import type { Device } from '../tensor/device.js';

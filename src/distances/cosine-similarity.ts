@@ -1,6 +1,6 @@
 // CosineSimilarity ('cosine'): cos(a, b) = â·b̂, a similarity in [−1, 1] (isInverted). The rows are
 // always normalised: without that it would be the dot product.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkBoolean } from '../tensor/checks.js';
 import { Distance, type DistanceOptions } from './distance.js';
 

@@ -2,7 +2,7 @@
 // (pytorch-metric-learning's distances/base_distance.py). A distance is either a true distance
 // (smaller = closer) or, with isInverted, a similarity (larger = closer); losses and miners written
 // with margin() and isInverted work with any of them.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { normalize } from '../nn/functional.js';
 import { checkEmbeddings } from '../tensor/tensor-checks.js';

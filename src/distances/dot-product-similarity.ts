@@ -1,6 +1,6 @@
 // DotProductSimilarity ('dot'): a·b, a similarity (isInverted). Rows are not normalised by default,
 // unlike pytorch-metric-learning's: normalised, it is the cosine similarity.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkBoolean } from '../tensor/checks.js';
 import { Distance, type DistanceOptions } from './distance.js';
 

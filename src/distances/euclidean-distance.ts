@@ -1,7 +1,7 @@
 // EuclideanDistance ('euclidean'): ‖a − b‖₂, and SquaredEuclideanDistance ('squaredEuclidean'):
 // ‖a − b‖₂² (pytorch-metric-learning's LpDistance with power 2). Rows are L2-normalised by default,
 // as in pytorch-metric-learning, so distances lie in [0, 2] (squared: [0, 4]).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { cdist } from '../nn/functional.js';
 import { checkBoolean } from '../tensor/checks.js';

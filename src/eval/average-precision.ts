@@ -1,5 +1,5 @@
 // Area under the precision–recall curve, as sklearn's average_precision_score.
-import { type NumericInput } from './inputs.js';
+import type { NumericInput } from './inputs.js';
 import { binaryCurve } from './binary-curve.js';
 
 /**

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { checkInt } from '../tensor/checks.js';

@@ -9,5 +9,5 @@ export { nmi, ami } from './mutual-information.js';
 export { RetrievalCalculator, RETRIEVAL_METRICS, type RetrievalMetric, type RetrievalCalculatorOptions, type RetrievalData } from './retrieval-calculator.js';
 export { auroc, rocCurve, fprAtTpr, type RocCurve, type RocCurveOptions } from './roc.js';
 export { aupr } from './average-precision.js';
-export { type NumericInput } from './inputs.js';
+export type { NumericInput } from './inputs.js';
 export { type AnomalyScorer, CenterScorer, type CenterScorerOptions, createScorer, HEAD_SCORER_NAMES, KnnScorer, type KnnScorerOptions, ledoitWolf, type LedoitWolfResult, LofScorer, type LofScorerOptions, MahalanobisScorer, type MahalanobisScorerOptions, MaxLogitScorer, maxSoftmaxScore, MspScorer, NormalLogitScorer, type NormalLogitScorerOptions, normalPosteriorScore, NormalProbScorer, type NormalProbScorerOptions, SCORER_NAMES, type ScorerContext, type ScorerName, scorerNeedsHead, type ScorerOptionsByName } from './scorers/index.js';

@@ -1,10 +1,10 @@
 // k-means (k-means++ seeding, Lloyd iterations) in libtorch, seeded for reproducible clusterings.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tensor, zeros, ones } from '../tensor/creation.js';
 import { where } from '../tensor/combine.js';
 import { tidy, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 import { checkInt, checkNumber } from '../tensor/checks.js';
 import { checkEmbeddings, checkOptionKeys } from './inputs.js';
 import { knnSearch } from './knn.js';

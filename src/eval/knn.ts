@@ -1,10 +1,10 @@
 // Exact k-nearest-neighbour search in libtorch, chunked so memory stays bounded for large sets.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { arange } from '../tensor/creation.js';
 import { cat } from '../tensor/combine.js';
 import { tidy, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 import { checkInt, describe } from '../tensor/checks.js';
 import { Distance } from '../distances/distance.js';
 import { CosineSimilarity } from '../distances/cosine-similarity.js';

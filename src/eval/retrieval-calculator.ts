@@ -1,8 +1,8 @@
 // A thin calculator over the retrieval metrics: k-NN once, then every requested metric.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 import { checkInt, describe } from '../tensor/checks.js';
 import { type NumericInput, checkEmbeddings, checkOptionKeys, checkSameLength, readLabels } from './inputs.js';
 import { type KnnMetric, checkMetric, knnSearch } from './knn.js';

@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { tensor, arange } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 import { checkInt, describe } from '../tensor/checks.js';
 import { type NumericInput, checkSameLength, readLabels } from './inputs.js';
 

@@ -6,12 +6,12 @@
 //   B_avg = (1/N)·Σ_i Σ_{k≠y_i} exp(s·cos θ_{i,k}),   s ← ln(B_avg) / cos(min(π/4, θ_med))
 // where θ_med is the median true-class angle of the batch. s is the buffer 'scale', saved with the
 // model; it only changes in training mode, so evaluation does not depend on the batch.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { scalar } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { MarginSoftmaxHead } from './margin-softmax-head.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 import { checkBoolean } from '../tensor/checks.js';
 import { classMask } from './class-mask.js';
 

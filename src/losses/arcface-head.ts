@@ -5,7 +5,7 @@
 // it becomes cos θ − m·sin m there, which keeps it decreasing in θ over all of [0, π].
 // Defaults: m = 0.5 as the paper and pytorch-metric-learning (which takes degrees: 28.6°); s = 30
 // rather than 64, better suited to tens of classes.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { where } from '../tensor/combine.js';
 import { MarginSoftmaxHead, type MarginSoftmaxHeadConfig } from './margin-softmax-head.js';

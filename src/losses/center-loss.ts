@@ -7,7 +7,7 @@
 // moving-average rule; an adaptive optimizer such as Adam moves them at its own step size whatever
 // the loss weight.
 import { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { zeros } from '../tensor/creation.js';
 import { checkInt } from '../tensor/checks.js';

@@ -1,8 +1,8 @@
 // Boolean masks over a batch's labels, built with tensor ops on the labels' device.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { arange } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 
 /** [N,C] bool: true at (i, labels[i]). */
 export function classMask(labels: Tensor, numClasses: number): Tensor {

@@ -1,5 +1,5 @@
 // ClassificationHead: a Head with class logits, whose loss is the mean of per-sample terms.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { Head } from './head.js';
 

@@ -9,12 +9,12 @@
 //   cosine similarity: [posMargin − s]₊, [s − negMargin]₊ with posMargin 1, negMargin 0.
 // Positive and negative terms are reduced separately (default: each averaged over the pairs with
 // a non-zero term), then added. Default miner: none (every pair).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkFinite } from '../tensor/checks.js';
-import { type DistanceName } from '../distances/distance.js';
+import type { DistanceName } from '../distances/distance.js';
 import { PairLoss, type PairLossConfig, pairValues } from './pair-loss.js';
-import { type Miner } from './miners/miner.js';
+import type { Miner } from './miners/miner.js';
 import { type Mined, allPairs, toPairs } from './miners/mined.js';
 
 /** The distances a contrastive loss can take by name. */

@@ -3,7 +3,7 @@
 // True-class logit s·(cos θ − m). Defaults: m = 0.35 as the paper and pytorch-metric-learning; s = 30
 // rather than their 64, which suits face identities by the thousand: with 10 classes, s = 64 makes
 // the softmax saturate early and trains worse than s ≈ 30.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { MarginSoftmaxHead, type MarginSoftmaxHeadConfig } from './margin-softmax-head.js';
 import { checkNonNegative } from '../tensor/checks.js';
 

@@ -1,7 +1,7 @@
 // Head: what sits on top of the embedding network during training — a loss over embeddings and
 // labels, plus class logits at inference for the heads that classify.
 import { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkInt } from '../tensor/checks.js';
 import { checkEmbeddings } from '../tensor/tensor-checks.js';

@@ -11,7 +11,7 @@ export { ArcFaceHead, type ArcFaceHeadConfig } from './arcface-head.js';
 export { SphereFaceHead, type SphereFaceHeadConfig } from './sphereface-head.js';
 export { AdaCosHead, adaCosFixedScale, type AdaCosHeadConfig } from './adacos-head.js';
 export { SubCenterArcFaceHead, type SubCenterArcFaceHeadConfig } from './subcenter-arcface-head.js';
-export { type BaseHeadConfig } from './head.js';
+export type { BaseHeadConfig } from './head.js';
 export { PairLoss, type PairLossConfig, pairValues, pairwiseEuclidean, pairwiseCosineSimilarity } from './pair-loss.js';
 export { ContrastiveLoss, type ContrastiveLossConfig, type PairDistance } from './contrastive-loss.js';
 export { TripletMarginLoss, type TripletMarginLossConfig } from './triplet-margin-loss.js';

@@ -3,7 +3,7 @@
 // Each embedding is scaled to norm α (L2 normalisation per sample, dim 1 — never over the batch,
 // which would couple every sample's logits to the rest of its batch), then a linear layer with
 // bias and cross-entropy.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { scalar } from '../tensor/creation.js';
 import { Linear } from '../nn/linear.js';
@@ -11,7 +11,7 @@ import { crossEntropy, normalize } from '../nn/functional.js';
 import { checkBetween, checkBoolean, checkInt, checkPositive } from '../tensor/checks.js';
 import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 import { ClassificationHead } from './classification-head.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 
 export interface L2SoftmaxHeadConfig extends HeadConfig {
   /** Feature norm α after normalisation (default 15). */

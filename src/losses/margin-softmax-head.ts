@@ -4,13 +4,13 @@
 // embeddings and W, computes cos θ = ê·Ŵᵀ, applies the variant's target-logit rule to the
 // true-class entries only, scales, and takes the cross-entropy. A variant overrides targetLogit
 // (and, for SphereFace and AdaCos, logitScale; for sub-centres, cosine).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { where } from '../tensor/combine.js';
 import { crossEntropy, normalize } from '../nn/functional.js';
 import { glorotUniform } from '../nn/init.js';
 import { ClassificationHead } from './classification-head.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 import { checkPositive } from '../tensor/checks.js';
 import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 import { classMask } from './class-mask.js';

@@ -6,14 +6,14 @@
 // distance's margin() flips the signs, as pytorch-metric-learning does. Defaults α = 2, β = 50,
 // ε = 0.1 as the paper; λ ("base") = 0.5 as the authors' code and pytorch-metric-learning (the
 // paper's text gives λ = 1); cosine similarity.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { cat } from '../tensor/combine.js';
 import { zeros } from '../tensor/creation.js';
-import { type Device } from '../tensor/device.js';
+import type { Device } from '../tensor/device.js';
 import { checkBoolean, checkFinite, checkNonNegative, checkPositive } from '../tensor/checks.js';
 import { PairLoss, type PairLossConfig } from './pair-loss.js';
-import { type Miner } from './miners/miner.js';
+import type { Miner } from './miners/miner.js';
 import { type Mined, allPairs, minedPairMasks } from './miners/mined.js';
 import { MultiSimilarityMiner } from './miners/multi-similarity-miner.js';
 

@@ -5,7 +5,7 @@
 //   loss = w_head·head.loss + Σ_k w_k·losses[k].loss
 // When every member has per-sample terms, lossTerms() is their weighted sum and loss() its mean.
 import { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkNonNegative, describe } from '../tensor/checks.js';
 import { Head } from './head.js';

@@ -5,16 +5,16 @@
 //   reducer  — how the terms become the loss (reducers/), each loss with its own default.
 // They learn an embedding only and have no class logits (classifies = false), hold no parameters,
 // and need no numClasses (labels may be any int64 ids).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { cdist, normalize } from '../nn/functional.js';
 import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
-import { type Distance, type DistanceName, type DistanceSpec } from '../distances/distance.js';
+import type { Distance, DistanceName, DistanceSpec } from '../distances/distance.js';
 import { createDistance } from '../distances/create-distance.js';
 import { Head } from './head.js';
-import { type Reducer, type ReducerSpec } from './reducers/reducer.js';
+import type { Reducer, ReducerSpec } from './reducers/reducer.js';
 import { createReducer } from './reducers/create-reducer.js';
-import { type Miner, type MinerSpec } from './miners/miner.js';
+import type { Miner, MinerSpec } from './miners/miner.js';
 import { createMiner } from './miners/create-miner.js';
 import { type Mined, checkMined } from './miners/mined.js';
 

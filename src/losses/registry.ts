@@ -1,7 +1,7 @@
 // createHead: builds any head or loss by its registry name, so a trainer or CLI can select one by
 // string and a saved config() rebuilds it.
 import { describe } from '../tensor/checks.js';
-import { type BaseHeadConfig, type Head, type HeadConfig } from './head.js';
+import type { BaseHeadConfig, Head, HeadConfig } from './head.js';
 import { SoftmaxHead } from './softmax-head.js';
 import { L2SoftmaxHead } from './l2-softmax-head.js';
 import { NormalizedSoftmaxHead } from './normalized-softmax-head.js';

@@ -5,11 +5,11 @@
 // below the cross-entropy at the start while still tightening the classes.
 // A MultipleLosses preset: a SoftmaxHead plus a CenterLoss named 'center', weighted λ.
 // State: 'fc.weight', 'fc.bias' (the softmax layer) and 'center.centers'.
-import { Linear } from '../nn/linear.js';
+import type { Linear } from '../nn/linear.js';
 import { checkNonNegative } from '../tensor/checks.js';
 import { SoftmaxHead } from './softmax-head.js';
 import { CenterLoss } from './center-loss.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 import { MultipleLosses } from './multiple-losses.js';
 
 export interface SoftmaxCenterHeadConfig extends HeadConfig {

@@ -1,11 +1,11 @@
 // SoftmaxHead: a fully connected layer with bias and cross-entropy — the plain "normal CNN"
 // classifier that metric-learning heads are compared against.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { Linear } from '../nn/linear.js';
 import { crossEntropy } from '../nn/functional.js';
 import { ClassificationHead } from './classification-head.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
 
 export type SoftmaxHeadConfig = HeadConfig;

@@ -6,13 +6,13 @@
 //   logit_y = ‖x‖·(λ·cos θ_y + ψ(θ_y)) / (1 + λ),  λ = max(λ_min, base·(1 + γ·iteration)^(−power))
 // with base = 1000, γ = 0.12, power = 1, λ_min = 5. The iteration counter is the buffer 'iteration',
 // saved with the model, and advances by one per loss computed in training mode.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { scalar } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { checkInt, checkNonNegative, checkPositive } from '../tensor/checks.js';
 import { MarginSoftmaxHead } from './margin-softmax-head.js';
-import { type HeadConfig } from './head.js';
+import type { HeadConfig } from './head.js';
 
 export interface SphereFaceHeadConfig extends HeadConfig {
   /** Integer angular margin m (default 4). */

@@ -5,7 +5,7 @@
 // sub-centres; the ArcFace margin and scale then apply. Noisy samples settle on non-dominant
 // sub-centres instead of pulling the dominant one. (The paper's later step of dropping
 // non-dominant sub-centres and outliers is not included.)
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkInt } from '../tensor/checks.js';
 import { ArcFaceHead, type ArcFaceHeadConfig } from './arcface-head.js';

@@ -7,7 +7,7 @@
 // Default reducer: with every triplet (mining 'all', or no miner) the mean over the triplets with a
 // non-zero term (Hermans et al.'s "BA≠0", pytorch-metric-learning's default), since most of them
 // are already satisfied; with a miner that picks hard triplets, the mean over all mined triplets.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { checkChoice, checkNonNegative } from '../tensor/checks.js';
 import { PairLoss, type PairLossConfig, pairValues } from './pair-loss.js';

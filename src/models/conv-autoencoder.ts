@@ -7,7 +7,7 @@ import { Sequential } from '../nn/containers.js';
 import { ConvTranspose2d } from '../nn/conv.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { ReLU, Sigmoid } from '../nn/simple-layers.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { convBn } from './building-blocks.js';
 

@@ -1,7 +1,7 @@
 // Embedding network: backbone feature map → global average pooling (→ optional linear projection).
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { globalAvgPool2d } from '../nn/functional.js';
 

@@ -5,7 +5,7 @@
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/containers.js';
 import { Linear } from '../nn/linear.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { globalAvgPool2d } from '../nn/functional.js';
 import { convBn, kerasCorrectPad, makeDivisible } from './building-blocks.js';

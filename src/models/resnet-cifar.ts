@@ -2,7 +2,7 @@
 // four stages of two basic blocks (64, 128, 256, 512 channels), so 32×32 inputs end at 4×4.
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/containers.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { convBn } from './building-blocks.js';
 import type { InitScheme } from '../nn/init.js';

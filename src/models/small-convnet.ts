@@ -3,7 +3,7 @@
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/containers.js';
 import { MaxPool2d } from '../nn/simple-layers.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { convBn } from './building-blocks.js';
 import type { InitScheme } from '../nn/init.js';
 

@@ -9,7 +9,7 @@ import { Conv2d } from '../nn/conv.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Linear } from '../nn/linear.js';
 import { Dropout } from '../nn/simple-layers.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { globalAvgPool2d } from '../nn/functional.js';
 import { convBn, makeDivisible } from './building-blocks.js';

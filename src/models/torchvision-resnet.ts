@@ -7,7 +7,7 @@ import { Sequential } from '../nn/containers.js';
 import { Conv2d } from '../nn/conv.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Linear } from '../nn/linear.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { globalAvgPool2d, maxPool2d } from '../nn/functional.js';
 import type { FoldsOwnBatchNorm } from '../nn/fuse.js';

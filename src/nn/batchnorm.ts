@@ -1,6 +1,6 @@
 // Batch normalisation (Ioffe & Szegedy 2015) over channels of [N,C] or [N,C,H,W] inputs.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ones, zeros } from '../tensor/creation.js';
 import { checkInt } from '../tensor/checks.js';
 import { batchNorm } from './functional.js';

@@ -1,6 +1,6 @@
 // Containers: Sequential chains of layers and residual (skip) connections.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 
 /** Applies its layers in order; children are named '0', '1', … as in PyTorch. */

@@ -1,6 +1,6 @@
 // Convolution layers: Conv2d (incl. depthwise and 'same' padding) and ConvTranspose2d.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkInt, pair } from '../tensor/checks.js';
 import { conv2d, convTranspose2d } from './functional.js';
 import { type InitScheme, initBias, initWeight } from './init.js';

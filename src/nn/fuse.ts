@@ -4,7 +4,7 @@ import { Module } from './module.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 

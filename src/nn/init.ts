@@ -1,5 +1,5 @@
 // Weight initialisers: Keras's defaults (glorot-uniform kernels, zero biases) and PyTorch's.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { rand, zeros } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 

@@ -1,6 +1,6 @@
 // Fully connected layer: y = x·Wᵀ + b.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkInt } from '../tensor/checks.js';
 import { linear } from './functional.js';
 import { type InitScheme, initBias, initWeight } from './init.js';

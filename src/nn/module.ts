@@ -1,5 +1,5 @@
 // Module: named parameters, buffers and children with PyTorch's dotted state-dict names.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { type Device, checkDevice } from '../tensor/device.js';

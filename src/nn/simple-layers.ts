@@ -1,6 +1,6 @@
 // Parameter-free layers: activations, pooling, flatten, dropout, zero padding.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
 
 /**

@@ -40,7 +40,7 @@ export function learningRateAt(c: ScheduleConfig, progress: number): number {
       break;
     }
     case 'step':
-      lr = c.lr * Math.pow(c.gamma ?? 0.1, Math.floor(progress / (c.stepEpochs ?? 30)));
+      lr = c.lr * (c.gamma ?? 0.1) ** Math.floor(progress / (c.stepEpochs ?? 30));
       break;
   }
   if (warmup > 0 && progress < warmup) lr *= (progress + 1e-3) / warmup;

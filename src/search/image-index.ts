@@ -2,7 +2,7 @@
 // that made them, in one checksummed file (the detector's container, magic "DMINDEX1"), so that
 // new image files can be embedded and matched to their nearest indexed images — exactly, or
 // through an HNSW graph (hnswlib-node) for large sets.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { dispose, keep, tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { tensor } from '../tensor/creation.js';

@@ -4,7 +4,7 @@ export { type BatchLoss, type EpochDecision, type EpochProgress, type EpochSourc
 export { datasetSlice, embedDataset, evaluate, type Evaluation, inEvalMode, ranges } from './evaluate.js';
 export { type CheckpointContent, loadCheckpoint, type LoadedCheckpoint, saveCheckpoint } from './checkpoint.js';
 export { imagesToTensor, type InputNormalization, labelsToTensor, type UInt8Images } from './batch-tensors.js';
-export { type BatchTask, type BatchTaskStep } from './batch-task.js';
+export type { BatchTask, BatchTaskStep } from './batch-task.js';
 export { checkSameClasses, loadTrainedModel, type TrainedModel } from './trained-model.js';
 export { batchNormLayers, PreciseBatchNorm, recalibrateBatchNorm } from './precise-bn.js';
 export { backboneBnMomentum, chanceAccuracy, type ChanceCheck, chanceWarning, ChanceWatch } from './chance-warning.js';

@@ -7,7 +7,7 @@ import { basename, extname } from 'node:path';
 import { Module, type StateDict } from '../nn/module.js';
 import { EmbeddingNet } from '../models/embedding-net.js';
 import { MobileNetV2 } from '../models/mobilenet-v2.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { dispose, tidy } from '../tensor/memory.js';
 import { loadSafetensors } from '../serialize/safetensors.js';
 import type { InputNormalization } from '../train/batch-tensors.js';

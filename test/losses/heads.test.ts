@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, cat, liveTensors, manualSeed, randint, randn, tidy } from '../../src/index.js';
-import { ClassificationHead, HEAD_NAMES, createHead } from '../../src/losses/index.js';
+import { type ClassificationHead, HEAD_NAMES, createHead } from '../../src/losses/index.js';
 import { assertClose } from '../helpers.js';
 
 manualSeed(21);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { type Tensor, liveTensors, manualSeed, randn, tensor, tidy } from '../../src/index.js';
 import {
   ArcFaceHead, CenterLoss, ContrastiveLoss, type Mined, type Miner, MultiSimilarityLoss, MultiSimilarityMiner, MultipleLosses,
-  PairLoss, SoftmaxHead, TripletMarginLoss, TripletMiner, createHead, toPairs, toTriplets,
+  type PairLoss, SoftmaxHead, TripletMarginLoss, TripletMiner, createHead, toPairs, toTriplets,
 } from '../../src/losses/index.js';
 import { CosineSimilarity, EuclideanDistance, SquaredEuclideanDistance } from '../../src/distances/index.js';
 import { assertClose, gradcheck } from '../helpers.js';

@@ -64,7 +64,7 @@ test('TTY: one updating line with bar, count, percent, elapsed<eta, rate and fie
   assert.equal(s.writes.length, 1);
   const line = s.writes[0]!;
   assert.ok(line.startsWith('\r') && line.endsWith('\x1b[K'));
-  assert.match(line, /^\rtrain:  20% \|█+ +\| 10\/50 \[0:01<0:04, 10\.0 img\/s\] loss=0\.5\x1b\[K$/);
+  assert.match(line, /^\rtrain: {2}20% \|█+ +\| 10\/50 \[0:01<0:04, 10\.0 img\/s\] loss=0\.5\x1b\[K$/);
   assert.ok(line.length - 4 <= 99, 'fits the terminal width');
   s.advance(4);
   bar.update(50);

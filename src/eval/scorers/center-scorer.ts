@@ -1,6 +1,6 @@
 // Distance to the class centre: how far an embedding lies from the nearest normal class mean
 // (or from the mean of all normal embeddings when no labels are given).
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { normalize } from '../../nn/functional.js';

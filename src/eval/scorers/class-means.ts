@@ -1,8 +1,8 @@
 // Per-class mean embeddings, for scorers that model each normal class separately.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tensor, zeros, ones } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/memory.js';
-import { type Device } from '../../tensor/device.js';
+import type { Device } from '../../tensor/device.js';
 import { type NumericInput, checkSameLength, readLabels } from '../inputs.js';
 
 export interface ClassMeans {

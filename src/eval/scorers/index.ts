@@ -1,5 +1,5 @@
 // Anomaly scorers: re-exports only.
-export { type AnomalyScorer } from './scorer.js';
+export type { AnomalyScorer } from './scorer.js';
 export { KnnScorer, type KnnScorerOptions } from './knn-scorer.js';
 export { LofScorer, type LofScorerOptions } from './lof-scorer.js';
 export { MahalanobisScorer, type MahalanobisScorerOptions } from './mahalanobis-scorer.js';

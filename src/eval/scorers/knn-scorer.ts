@@ -1,5 +1,5 @@
 // k-NN distance scorer: far from its nearest normal training embeddings = anomalous.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkInt, describe } from '../../tensor/checks.js';

@@ -1,9 +1,9 @@
 // Ledoit–Wolf shrinkage covariance (Ledoit & Wolf 2004), as sklearn.covariance.ledoit_wolf.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { eye } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
-import { type Device } from '../../tensor/device.js';
+import type { Device } from '../../tensor/device.js';
 import { checkEmbeddings } from '../inputs.js';
 
 export interface LedoitWolfResult {

@@ -1,6 +1,6 @@
 // Local outlier factor (Breunig, Kriegel, Ng & Sander 2000) in novelty mode, as sklearn's
 // LocalOutlierFactor(novelty=True): score = −score_samples = LOF, so higher = more anomalous.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkInt } from '../../tensor/checks.js';

@@ -2,7 +2,7 @@
 // baseline (Hendrycks & Gimpel 2017, arXiv:1610.02136) — a classifier is less sure of images unlike
 // its training classes — and the probability mass off the normal classes. As scorers they take the
 // head when created (createScorer('msp', {}, { head })); fit() only checks the embedding width.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkInt } from '../../tensor/checks.js';

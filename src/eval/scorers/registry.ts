@@ -1,6 +1,6 @@
 // Scorers by name, for the CLI's --score flag and for rebuilding a saved detector.
 import { describe } from '../../tensor/checks.js';
-import { type AnomalyScorer } from './scorer.js';
+import type { AnomalyScorer } from './scorer.js';
 import { KnnScorer, type KnnScorerOptions } from './knn-scorer.js';
 import { LofScorer, type LofScorerOptions } from './lof-scorer.js';
 import { MahalanobisScorer, type MahalanobisScorerOptions } from './mahalanobis-scorer.js';

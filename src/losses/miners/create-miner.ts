@@ -1,7 +1,7 @@
 // createMiner: a miner from its JSON spec, so a loss's config can name one.
 import { describe } from '../../tensor/checks.js';
 import { createDistance } from '../../distances/create-distance.js';
-import { type Distance } from '../../distances/distance.js';
+import type { Distance } from '../../distances/distance.js';
 import { Miner, type MinerSpec } from './miner.js';
 import { TripletMiner } from './triplet-miner.js';
 import { MultiSimilarityMiner } from './multi-similarity-miner.js';

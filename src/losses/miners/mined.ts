@@ -10,7 +10,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { zeros } from '../../tensor/creation.js';
-import { type Device } from '../../tensor/device.js';
+import type { Device } from '../../tensor/device.js';
 import { pairMasks } from '../class-mask.js';
 
 export interface MinedTriplets {

@@ -1,12 +1,12 @@
 // Miner: picks the informative pairs or triplets of a batch (pytorch-metric-learning's
 // miners/base_miner.py). Every miner returns Mined (see mined.ts), which every pair loss accepts.
 // Mining runs without gradient on the miner's own distance.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkEmbeddings, checkLabels } from '../../tensor/tensor-checks.js';
-import { type Distance, type DistanceSpec } from '../../distances/distance.js';
-import { type Mined } from './mined.js';
+import type { Distance, DistanceSpec } from '../../distances/distance.js';
+import type { Mined } from './mined.js';
 
 export type MinerName = 'triplet' | 'multisimilarity';
 

@@ -6,11 +6,11 @@
 // An anchor without positives keeps no negatives and vice versa. With a distance rather than a
 // similarity the same rules apply to −d (as pytorch-metric-learning's MultiSimilarityMiner):
 //   keep (i,k) when d_ik < max_{y_j = y_i} d_ij + ε, keep (i,j) when d_ij > min_{y_k ≠ y_i} d_ik − ε.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { checkNonNegative } from '../../tensor/checks.js';
-import { type Distance } from '../../distances/distance.js';
+import type { Distance } from '../../distances/distance.js';
 import { CosineSimilarity } from '../../distances/cosine-similarity.js';
 import { pairMasks } from '../class-mask.js';
 import { Miner, type MinerSpec } from './miner.js';

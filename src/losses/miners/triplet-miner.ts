@@ -7,18 +7,18 @@
 //              farthest negative when there is none — Schroff, Kalenichenko & Philbin 2015, "FaceNet:
 //              A Unified Embedding for Face Recognition and Clustering", arXiv:1503.03832, with the
 //              fallback of TensorFlow Addons' triplet_semihard_loss.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { arange } from '../../tensor/creation.js';
 import { where } from '../../tensor/combine.js';
-import { type Device } from '../../tensor/device.js';
+import type { Device } from '../../tensor/device.js';
 import { checkChoice } from '../../tensor/checks.js';
-import { type Distance } from '../../distances/distance.js';
+import type { Distance } from '../../distances/distance.js';
 import { EuclideanDistance } from '../../distances/euclidean-distance.js';
 import { pairMasks } from '../class-mask.js';
 import { Miner, type MinerSpec } from './miner.js';
-import { type MinedTriplets } from './mined.js';
+import type { MinedTriplets } from './mined.js';
 
 export type TripletMining = 'all' | 'hard' | 'semihard';
 export const TRIPLET_MINING: readonly TripletMining[] = ['all', 'hard', 'semihard'];

@@ -1,5 +1,5 @@
 // MeanReducer ('mean'): the average of all terms.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { Reducer } from './reducer.js';
 
 export class MeanReducer extends Reducer {

@@ -1,6 +1,6 @@
 // Reducer: turns a loss's terms (one per triplet, pair or sample) into the scalar loss
 // (pytorch-metric-learning's reducers/). Each loss has a default; any reducer fits any loss.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { checkTensor } from '../../tensor/tensor-checks.js';
 

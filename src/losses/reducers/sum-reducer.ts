@@ -1,5 +1,5 @@
 // SumReducer ('sum'): the sum of all terms.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { Reducer } from './reducer.js';
 
 export class SumReducer extends Reducer {

@@ -1,7 +1,7 @@
 // ThresholdReducer ('threshold'): the average of the terms strictly between low and high; 0 when
 // none is. MeanNonZeroReducer ('meanNonZero') is the case low = 0 (pytorch-metric-learning's
 // AvgNonZeroReducer, Hermans et al.'s "BA≠0"): terms already satisfied (0) do not dilute the average.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { checkFinite } from '../../tensor/checks.js';
 import { Reducer, type ReducerSpec } from './reducer.js';
 
