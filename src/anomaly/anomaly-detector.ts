@@ -330,7 +330,7 @@ export class AnomalyDetector {
         scorer.loadFittedState(take('scorer'));
       }
       const normal = tensors['normal.embeddings'];
-      if (!normal || normal.ndim !== 2 || normal.shape[0] !== manifest.neighbours.count) {
+      if (normal?.ndim !== 2 || normal.shape[0] !== manifest.neighbours.count) {
         throw new Error(`detector: ${path} holds no normal.embeddings of ${manifest.neighbours.count} rows`);
       }
       const images = tensors['normal.images'] ?? null;

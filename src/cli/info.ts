@@ -26,7 +26,7 @@ export function infoCommand(argv: string[]): void {
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return;
   }
-  process.stdout.write([
+  process.stdout.write(`${[
     `deepmetric ${info.deepmetric}`,
     `libtorch   ${info.libtorch}`,
     `node       ${info.node}`,
@@ -34,5 +34,5 @@ export function infoCommand(argv: string[]): void {
     `devices    ${info.devices.join(', ')}${cudaAvailable() ? '' : ' (this libtorch has no CUDA)'}`,
     '',
     info.parallel,
-  ].join('\n') + '\n');
+  ].join('\n')}\n`);
 }

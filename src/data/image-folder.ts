@@ -1,6 +1,7 @@
 // Datasets stored as folders of images: `root/<class>/*.{jpg,jpeg,png,webp}`, or with a split
 // level above the classes, `root/<split>/<class>/*` (train/test as in ImageNet-style exports).
 
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataFileError } from './data-error.js';
@@ -11,7 +12,7 @@ import { ImageCollector, type ImageCollectorOptions } from './image-collector.js
 export type ImageFolderOptions = ImageCollectorOptions;
 
 async function listDirectories(folder: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(folder, { withFileTypes: true });
   } catch (error) {

@@ -1,6 +1,7 @@
 // The image files named on a command line: files as given, folders walked recursively (sorted,
 // hidden entries skipped) and the file entries of .tar / .tar.gz / .tgz / .zip archives. A path that
 // cannot be read becomes an input whose read() fails, so one bad path never hides the others.
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareNames } from './class-order.js';
@@ -17,7 +18,7 @@ const ARCHIVE = /\.(tar|tar\.gz|tgz|zip)$/i;
 const failing = (name: string, error: Error): ImageInput => ({ name, read: () => Promise.reject(error) });
 
 async function* walk(folder: string): AsyncGenerator<ImageInput> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(folder, { withFileTypes: true });
   } catch (e) {

@@ -33,9 +33,18 @@ const BUILDERS: Record<string, (s: BackboneSpec) => Backbone> = {
   'resnet18-cifar': (s) => new ResNet18Cifar({ inChannels: s.inChannels }),
   convnet: (s) => new SmallConvNet({ inChannels: s.inChannels }),
   // torchvision's ImageNet architectures, named as their state_dicts so its published weights load (--weights).
-  'torchvision-mobilenet_v2': (s) => (rgbOnly('torchvision-mobilenet_v2', s), new TorchvisionMobileNetV2()),
-  'torchvision-resnet18': (s) => (rgbOnly('torchvision-resnet18', s), new TorchvisionResNet({ depth: 18 })),
-  'torchvision-resnet50': (s) => (rgbOnly('torchvision-resnet50', s), new TorchvisionResNet({ depth: 50 })),
+  'torchvision-mobilenet_v2': (s) => {
+    rgbOnly('torchvision-mobilenet_v2', s);
+    return new TorchvisionMobileNetV2();
+  },
+  'torchvision-resnet18': (s) => {
+    rgbOnly('torchvision-resnet18', s);
+    return new TorchvisionResNet({ depth: 18 });
+  },
+  'torchvision-resnet50': (s) => {
+    rgbOnly('torchvision-resnet50', s);
+    return new TorchvisionResNet({ depth: 50 });
+  },
 };
 
 export const BACKBONES = Object.keys(BUILDERS);

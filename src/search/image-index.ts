@@ -172,7 +172,7 @@ export class ImageIndex {
       if (manifest.format !== INDEX_FORMAT) throw new Error(`has format ${JSON.stringify(manifest.format)}; this deepmetric reads ${INDEX_FORMAT}`);
       checkPreprocessing(manifest.preprocessing, `image index: ${path}`);
       const embeddings = tensors.embeddings;
-      if (!embeddings || embeddings.ndim !== 2 || embeddings.shape[0] !== manifest.count || manifest.labels.length !== manifest.count) {
+      if (embeddings?.ndim !== 2 || embeddings.shape[0] !== manifest.count || manifest.labels.length !== manifest.count) {
         throw new Error(`holds no embeddings of its ${manifest.count} images`);
       }
       model = createEmbeddingNet(manifest.backbone);

@@ -13,7 +13,7 @@ export function encodeNpy(t: Tensor): Buffer {
   let header = `{'descr': '${DESCR[t.dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
-  header = header.padEnd(total - 10 - 1, ' ') + '\n';
+  header = `${header.padEnd(total - 10 - 1, ' ')}\n`;
   const prefix = Buffer.alloc(10);
   prefix.write('\x93NUMPY', 0, 'latin1');
   prefix[6] = 1;

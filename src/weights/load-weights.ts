@@ -2,7 +2,7 @@
 // (torch.save, zip or legacy), safetensors (timm / Hugging Face) and Keras .h5 files — with strict
 // name and shape checks that report every missing, unexpected and mismatched key.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Module, type StateDict } from '../nn/module.js';
 import { EmbeddingNet } from '../models/embedding-net.js';
@@ -50,7 +50,7 @@ const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])
 
 async function detectFormat(path: string): Promise<WeightsFormat> {
   const head = Buffer.alloc(8);
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(path, 'r');
     await fh.read(head, 0, 8, 0);

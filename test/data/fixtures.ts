@@ -19,7 +19,7 @@ export interface TarFixtureEntry {
 }
 
 function octal(value: number, length: number): string {
-  return value.toString(8).padStart(length - 1, '0') + '\0';
+  return `${value.toString(8).padStart(length - 1, '0')}\0`;
 }
 
 function header(name: string, size: number, typeFlag: string, prefix = ''): Buffer {
@@ -37,7 +37,7 @@ function header(name: string, size: number, typeFlag: string, prefix = ''): Buff
   block.fill(0x20, 148, 156);
   let sum = 0;
   for (const byte of block) sum += byte;
-  block.write(octal(sum, 7) + ' ', 148, 'ascii');
+  block.write(`${octal(sum, 7)} `, 148, 'ascii');
   return block;
 }
 
@@ -64,7 +64,7 @@ export function writeTar(entries: TarFixtureEntry[], options: { gzip?: boolean; 
         const pax = Buffer.from(record('path', name), 'utf8');
         blocks.push(header('PaxHeader', pax.length, 'x'), padded(pax));
       } else {
-        const long = Buffer.from(name + '\0', 'utf8');
+        const long = Buffer.from(`${name}\0`, 'utf8');
         blocks.push(header('././@LongLink', long.length, 'L'), padded(long));
       }
       name = name.slice(0, 99);

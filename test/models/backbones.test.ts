@@ -1,7 +1,7 @@
 // Backbones: Keras parameter counts, output shapes, Keras's padding rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispose, liveTensors, manualSeed, randn, tidy } from '../../src/index.js';
+import { dispose, liveTensors, manualSeed, randn, tidy, type Tensor } from '../../src/index.js';
 import { createEmbeddingNet, kerasCorrectPad, makeDivisible, MobileNetV2, ResNet18Cifar, SmallConvNet } from '../../src/models/index.js';
 
 manualSeed(0);
@@ -27,7 +27,7 @@ test('every width multiplier builds and gives the expected feature map', () => t
 
 test('output shapes of every backbone on 32×32 inputs', () => {
   const base = liveTensors();
-  const cases: [string, { forward(x: any): any; dispose(): void }, number[]][] = [
+  const cases: [string, { forward(x: Tensor): Tensor; dispose(): void }, number[]][] = [
     ['mobilenetv2', new MobileNetV2({ alpha: 0.5, inputSize: 32 }), [2, 1280, 1, 1]],
     ['mobilenetv2-cifar', new MobileNetV2({ alpha: 0.5, inputSize: 32, variant: 'cifar' }), [2, 1280, 4, 4]],
     ['resnet18-cifar', new ResNet18Cifar(), [2, 512, 4, 4]],

