@@ -40,6 +40,10 @@ import { checkScoreOptions, computeScores, concatTest, type NetworkScore } from 
 import { holdOutNormals } from '../anomaly/normal-holdout.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
 import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
+// Data-parallel training (issue 16): --nproc etc.; rank 0 alone fits the scorers, evaluates and writes.
+import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
+import { readDistributedEnv } from '../distributed/environment.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
@@ -70,6 +74,7 @@ export const anomalySpec: CommandSpec = {
     ...THRESHOLD_OPTIONS,
     ...TRAINING_OPTIONS,
     ...QUALITY_OPTIONS,
+    ...DISTRIBUTED_OPTIONS,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
@@ -234,7 +239,32 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
   const seeds = parseSeeds(o);
-  if (seeds) return runSeeds(argv, o, seeds);
+  if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) {
+    // distributed: this process only launches the workers (which rerun this command) and holds --out for them
+    if (!seeds) anomalyPlan(o);
+    const out = resolve(o.out as string);
+    const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+    try {
+      commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the workers, which stop together; wait for them
+      const launched = await launchIfRequested(o, 'anomaly', argv);
+      return launcherOutcome<AnomalyResults>(launched!, join(out, 'anomaly.json'));
+    } finally {
+      lock.release();
+    }
+  }
+  // distributed: null unless this process is one rank of several (then it must match the others)
+  const dp = joinIfWorker(o, { normal: o.normal, anomaly: o.anomaly, reference: o.reference, heads: o.heads, seeds, model: modelSpec(o), config: trainConfig(o), baseline: o.baseline ?? null });
+  try {
+    const results = seeds ? await runSeeds(argv, o, seeds, dp) : await anomalyRun(argv, o, dp);
+    dp?.close(true);
+    return results;
+  } finally {
+    dp?.close(); // safe twice; after an error it leaves at once
+  }
+}
+
+/** The checks of the options that need no data, so that a launcher fails before starting workers. */
+function anomalyPlan(o: ParsedOptions): Omit<AnomalyPlan, 'out' | 'dp'> {
   const heads = (o.heads as string[]).filter((h) => h !== 'none');
   const classHeads = heads.filter((h) => h !== ONE_CLASS_ROTATION);
   checkHeadNames(classHeads);
@@ -244,13 +274,20 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
   if (heads.length === 0 && !withAutoencoder) throw new UsageError("Expected at least one head in --heads, or --baseline autoencoder with --heads none, but received none");
   const thresholdRule = thresholdRuleOf(o);
+  return { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule };
+}
+
+/** One protocol run (one seed); `dp` when this process is one data-parallel rank. */
+async function anomalyRun(argv: string[], o: ParsedOptions, dp: DataParallel | null): Promise<AnomalyResults> {
+  const plan = anomalyPlan(o);
   applyRuntime(o);
   const out = resolve(o.out as string);
-  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  // distributed: the launcher holds --out for its workers
+  const lock = dp ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
   try {
-    return await anomalyInFolder(argv, o, { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out });
+    return await anomalyInFolder(argv, o, { ...plan, out, dp });
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
@@ -263,10 +300,14 @@ interface AnomalyPlan {
   withAutoencoder: boolean;
   thresholdRule: ReturnType<typeof thresholdRuleOf>;
   out: string;
+  /** Data-parallel rank, or null in a single-process run. */
+  dp: DataParallel | null;
 }
 
 async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPlan): Promise<AnomalyResults> {
-  const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out } = plan;
+  const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out, dp } = plan;
+  const root = !dp || dp.isRoot; // distributed: rank 0 alone fits the scorers, evaluates, prints and writes
+  const note = (line: string): void => { if (root) process.stderr.write(line); };
   const source = o.data as string | undefined;
   const seed = o.seed as number;
   const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
@@ -303,14 +344,14 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   checkScorersFit(scores, scoreOptions, fitSet);
   const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
-  process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
+  note(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
     (valNormal ? ` ${valNormal.labels.length} normal held out,` : '') +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
   // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
   const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
-  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
+  if (fittedScores.length < scores.length) note(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   // The detector of the best row so far (by AUROC); written once every row is known.
@@ -330,7 +371,8 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   commandInterrupt.beginStoppableWork();
   try {
     for (const name of heads) {
-      if (stop.aborted) {
+      // distributed: ranks stop together through the votes inside train(), never on their own signal
+      if (!dp && stop.aborted) {
         interrupted = true;
         break;
       }
@@ -340,12 +382,13 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       try {
         await loadPretrainedWeights(o, model);
         const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
-          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: stop });
+          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: stop, distributed: dp });
         if (r.interrupted) {
-          process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
+          note(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
           interrupted = true;
           break;
         }
+        if (!root) continue; // distributed: the other ranks go on to train the next head
         headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
         // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
         const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
@@ -388,7 +431,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     }
 
     let autoencoder: AnomalyResults['autoencoder'];
-    if (withAutoencoder && !interrupted && !stop.aborted) {
+    if (withAutoencoder && !interrupted && (dp || !stop.aborted)) {
       const normalOnly = o['ae-normal-only'] as boolean;
       const aeTrain = normalOnly ? fitSet : trainSet;
       manualSeed(seed);
@@ -396,11 +439,11 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       try {
         if (device !== 'cpu') ae.to(device);
         const dir = join(out, 'checkpoints', 'autoencoder');
-        const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean, signal: stop });
+        const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean, signal: stop, distributed: dp });
         if (r.interrupted) {
-          process.stderr.write('anomaly: stopped during the autoencoder; results so far written. Resume with the same command plus --resume.\n');
+          note('anomaly: stopped during the autoencoder; results so far written. Resume with the same command plus --resume.\n');
           interrupted = true;
-        } else {
+        } else if (root) {
           const normal = reconstructionErrors(ae, testNormal, { device });
           const anomaly = reconstructionErrors(ae, testAnomaly, { device });
           addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
@@ -440,6 +483,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       ...(detector ? { detector } : {}),
       ...(interrupted ? { interrupted } : {}),
     };
+    if (!root) return results; // distributed: rank 0 alone writes
     await writeAnomalyOutputs(out, results, figures);
     process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
     if (detector) {
@@ -545,24 +589,26 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
  * --seeds: the whole protocol once per seed, each in OUT/seed-N with all its outputs; then OUT/anomaly.json
  * holds every seed's rows (tagged with their seed) and, per head × score, mean ± std over the seeds.
  */
-async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Promise<AnomalyResults> {
+async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[], dp: DataParallel | null): Promise<AnomalyResults> {
   const out = resolve(o.out as string);
-  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  // distributed: the launcher holds --out for its workers
+  const lock = dp ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
   try {
-    return await runSeedsInFolder(argv, o, seeds, out);
+    return await runSeedsInFolder(argv, o, seeds, out, dp);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
-async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[], out: string): Promise<AnomalyResults> {
+async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[], out: string, dp: DataParallel | null): Promise<AnomalyResults> {
   const runs: AnomalyResults[] = [];
+  const root = !dp || dp.isRoot;
   for (const [i, seed] of seeds.entries()) {
-    process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
-    const run = await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) });
+    if (root) process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
+    const run = await anomalyRun(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) }, dp);
     runs.push(run);
     if (run.interrupted) {
-      process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
+      if (root) process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
       break;
     }
   }
@@ -579,6 +625,7 @@ async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[
     heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
     seeds: done, summary,
   };
+  if (!root) return results; // distributed: rank 0 alone writes
   await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
   const sortedRows = [...rows].sort(byAuroc);
   await new HtmlReport({ title: 'deepmetric anomaly over seeds', subtitle: results.command })
