@@ -44,6 +44,8 @@ import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js
 import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
 import { readDistributedEnv } from '../distributed/environment.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
+import { PARALLEL_HEADS_OPTION, parallelHeadChild, runHeadsInParallel, wantsParallelHeads } from './parallel-heads.js';
+import { readFileSync, renameSync } from 'node:fs';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
@@ -75,6 +77,7 @@ export const anomalySpec: CommandSpec = {
     ...TRAINING_OPTIONS,
     ...QUALITY_OPTIONS,
     ...DISTRIBUTED_OPTIONS,
+    ...PARALLEL_HEADS_OPTION,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
@@ -239,8 +242,10 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
   const seeds = parseSeeds(o);
+  if (seeds && o['parallel-heads']) throw new UsageError('Expected either --seeds or --parallel-heads, not both: run one command per seed to train its heads in parallel');
   if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) {
     // distributed: this process only launches the workers (which rerun this command) and holds --out for them
+    wantsParallelHeads(o); // a usage error with --parallel-heads
     if (!seeds) anomalyPlan(o);
     const out = resolve(o.out as string);
     const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
@@ -282,9 +287,10 @@ async function anomalyRun(argv: string[], o: ParsedOptions, dp: DataParallel | n
   const plan = anomalyPlan(o);
   applyRuntime(o);
   const out = resolve(o.out as string);
-  // distributed: the launcher holds --out for its workers
-  const lock = dp ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  // distributed: the launcher holds --out for its workers; --parallel-heads: the parent holds it for the heads' processes
+  const lock = dp || parallelHeadChild() ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
   try {
+    if (wantsParallelHeads(o)) return await anomalyHeadsInParallel(argv, o, { ...plan, out, dp });
     return await anomalyInFolder(argv, o, { ...plan, out, dp });
   } finally {
     lock?.release();
@@ -307,6 +313,10 @@ interface AnomalyPlan {
 async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPlan): Promise<AnomalyResults> {
   const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out, dp } = plan;
   const root = !dp || dp.isRoot; // distributed: rank 0 alone fits the scorers, evaluates, prints and writes
+  // --parallel-heads: this process trains one head (or the autoencoder); the data split is the whole run's
+  const headChild = parallelHeadChild();
+  const ownHeads = headChild ? heads.filter((h) => h === headChild.head) : heads;
+  const ownAutoencoder = withAutoencoder && (!headChild || headChild.head === AUTOENCODER_JOB);
   const note = (line: string): void => { if (root) process.stderr.write(line); };
   const source = o.data as string | undefined;
   const seed = o.seed as number;
@@ -370,7 +380,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const stop = commandInterrupt.signal;
   commandInterrupt.beginStoppableWork();
   try {
-    for (const name of heads) {
+    for (const name of ownHeads) {
       // distributed: ranks stop together through the votes inside train(), never on their own signal
       if (!dp && stop.aborted) {
         interrupted = true;
@@ -431,7 +441,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     }
 
     let autoencoder: AnomalyResults['autoencoder'];
-    if (withAutoencoder && !interrupted && (dp || !stop.aborted)) {
+    if (ownAutoencoder && !interrupted && (dp || !stop.aborted)) {
       const normalOnly = o['ae-normal-only'] as boolean;
       const aeTrain = normalOnly ? fitSet : trainSet;
       manualSeed(seed);
@@ -458,7 +468,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     let detector: AnomalyResults['detector'];
     const chosen = best as { auroc: number; head: string; score: string; detector: AnomalyDetector } | null;
     if (chosen) {
-      const path = join(out, `detector${DETECTOR_EXTENSION}`);
+      const path = headChild ? `${headChild.resultPath}${DETECTOR_EXTENSION}` : join(out, `detector${DETECTOR_EXTENSION}`);
       await chosen.detector.save(path);
       const m = chosen.detector.manifest;
       detector = { path, head: chosen.head, score: chosen.score, threshold: m.threshold, validation: m.validation };
@@ -484,16 +494,83 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       ...(interrupted ? { interrupted } : {}),
     };
     if (!root) return results; // distributed: rank 0 alone writes
-    await writeAnomalyOutputs(out, results, figures);
-    process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
-    if (detector) {
-      process.stdout.write(`Wrote ${detector.path} (${detector.head} · ${detector.score}, threshold ${detector.threshold.value.toPrecision(4)}: ` +
-        `${(detector.validation.fpr * 100).toFixed(1)}% of normal test images and ${((detector.validation.tpr ?? NaN) * 100).toFixed(1)}% of anomalies above it); ` +
-        `score new images with: deepmetric score --detector ${detector.path} IMAGES…\n`);
+    if (headChild) { // --parallel-heads: the parent gathers and writes
+      const payload: HeadPayload = { results, figures: { rows: figures.rows, projections: [...figures.projections] }, auroc: chosen?.auroc ?? null };
+      await writeFileAtomic(headChild.resultPath, JSON.stringify(payload));
+      return results;
     }
+    await writeAnomalyOutputs(out, results, figures);
+    printSummary(out, results);
     return results;
   } finally {
     (best as { detector: AnomalyDetector } | null)?.detector.dispose();
+  }
+}
+
+/** The job name of the autoencoder baseline's process with --parallel-heads. */
+const AUTOENCODER_JOB = 'autoencoder';
+
+/** What one head's process hands back with --parallel-heads. */
+interface HeadPayload {
+  results: AnomalyResults;
+  figures: { rows: Figures['rows']; projections: Array<[string, Figures['projections'] extends Map<string, infer V> ? V : never]> };
+  /** AUROC of its detector candidate (saved next to the payload), or null when it has none. */
+  auroc: number | null;
+}
+
+/**
+ * --parallel-heads: every head (and the autoencoder) in its own process at once; rows, figures and
+ * the best detector gathered in the order a sequential run produces them.
+ */
+async function anomalyHeadsInParallel(argv: string[], o: ParsedOptions, plan: AnomalyPlan): Promise<AnomalyResults> {
+  const { out } = plan;
+  commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the heads' processes, which stop cleanly; wait for them
+  const jobs = [...plan.heads, ...(plan.withAutoencoder ? [AUTOENCODER_JOB] : [])];
+  const finalDetector = join(out, `detector${DETECTOR_EXTENSION}`);
+  let bestAuroc = -Infinity;
+  const run = await runHeadsInParallel<HeadPayload>(o, 'anomaly', argv, jobs, out, (_job, path) => {
+    const payload = JSON.parse(readFileSync(path, 'utf8')) as HeadPayload;
+    // The first best in job order wins ties, as in a sequential run.
+    if (payload.auroc !== null && payload.results.detector && payload.auroc > bestAuroc) {
+      bestAuroc = payload.auroc;
+      renameSync(`${path}${DETECTOR_EXTENSION}`, finalDetector);
+      payload.results.detector.path = finalDetector;
+    }
+    return payload;
+  });
+  const payloads = run.results.filter((p): p is HeadPayload => p !== null);
+  if (payloads.length === 0) throw new Error(`anomaly --parallel-heads: no head's process wrote results${run.interrupted ? ' (interrupted)' : ''}`);
+  const chosen = payloads.filter((p) => p.auroc !== null && p.results.detector).reduce<HeadPayload | null>((a, p) => (a === null || p.auroc! > a.auroc! ? p : a), null);
+  const autoencoder = payloads.find((p) => p.results.autoencoder)?.results.autoencoder;
+  const interrupted = run.interrupted || payloads.some((p) => p.results.interrupted) || payloads.length < jobs.length;
+  const { autoencoder: _a, detector: _d, interrupted: _i, ...first } = payloads[0].results;
+  const results: AnomalyResults = {
+    ...first,
+    ...runInfo(['anomaly', ...argv]),
+    threads: run.threadsEach,
+    results: payloads.flatMap((p) => p.results.results),
+    heads: payloads.flatMap((p) => p.results.heads),
+    ...(autoencoder ? { autoencoder } : {}),
+    ...(chosen?.results.detector ? { detector: chosen.results.detector } : {}),
+    ...(interrupted ? { interrupted } : {}),
+  };
+  const figures: Figures = { rows: payloads.flatMap((p) => p.figures.rows), projections: new Map(payloads.flatMap((p) => p.figures.projections)) };
+  if (run.interrupted) {
+    process.exitCode = 130;
+    process.stderr.write('anomaly: stopped; results so far written. Resume with the same command plus --resume.\n');
+  }
+  await writeAnomalyOutputs(out, results, figures);
+  printSummary(out, results);
+  return results;
+}
+
+function printSummary(out: string, results: AnomalyResults): void {
+  const { detector } = results;
+  process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
+  if (detector) {
+    process.stdout.write(`Wrote ${detector.path} (${detector.head} · ${detector.score}, threshold ${detector.threshold.value.toPrecision(4)}: ` +
+      `${(detector.validation.fpr * 100).toFixed(1)}% of normal test images and ${((detector.validation.tpr ?? NaN) * 100).toFixed(1)}% of anomalies above it); ` +
+      `score new images with: deepmetric score --detector ${detector.path} IMAGES…\n`);
   }
 }
 

@@ -43,8 +43,13 @@ export interface ParallelHeadsOutcome<T> {
   threadsEach: number;
 }
 
-/** Runs `command argv` once per head, all at the same time, and reads back what each wrote. */
-export async function runHeadsInParallel<T>(o: ParsedOptions, command: string, argv: string[], heads: string[], out: string): Promise<ParallelHeadsOutcome<T>> {
+/**
+ * Runs `command argv` once per head, all at the same time, and reads back what each wrote to its
+ * result file (JSON by default; `read` may also take files the head wrote next to it, path + '.*',
+ * which are removed afterwards).
+ */
+export async function runHeadsInParallel<T>(o: ParsedOptions, command: string, argv: string[], heads: string[], out: string,
+  read: (head: string, resultPath: string) => T = (_head, path) => JSON.parse(readFileSync(path, 'utf8')) as T): Promise<ParallelHeadsOutcome<T>> {
   const explicitThreads = argv.some((a) => a === '--threads' || a.startsWith('--threads='));
   const threadsEach = explicitThreads ? (o.threads as number) : threadsPerJob(heads.length);
   const dir = join(out, '.parallel-heads');
@@ -63,7 +68,7 @@ export async function runHeadsInParallel<T>(o: ParsedOptions, command: string, a
       const how = failed.map((e) => `'${e.name}' (pid ${e.pid}) ${e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`}`).join(', ');
       throw new Error(`--parallel-heads: the process of head ${how}; its checkpoints in --out are intact: rerun with --resume to continue`);
     }
-    const results = heads.map((h) => (existsSync(file(h)) ? (JSON.parse(readFileSync(file(h), 'utf8')) as T) : null));
+    const results = heads.map((h) => (existsSync(file(h)) ? read(h, file(h)) : null));
     return { results, exits, interrupted: exits.some((e) => e.code === 130 || e.signal === 'SIGINT'), threadsEach };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,15 @@
-// compare --parallel-heads: each head trains in its own process at the same time, and the gathered
+// compare/anomaly --parallel-heads: each head trains in its own process at the same time, and the gathered
 // results.json holds the same per-head results as a sequential run with the same seed and threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSyntheticFolder } from '../cli/synthetic-folder.js';
+import { Ajv } from 'ajv';
+import { FOUR_COLOURS, writeColourFolder, writeSyntheticFolder } from '../cli/synthetic-folder.js';
+import { AnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
+import type { AnomalyResults } from '../../src/cli/anomaly.js';
+import { repoRoot } from '../helpers.js';
 import { threadsPerJob } from '../../src/distributed/parallel-jobs.js';
 import type { CompareResults } from '../../src/cli/compare.js';
 import { scriptPath, startRank } from './spawn-ranks.js';
@@ -60,4 +64,40 @@ test('--parallel-heads with --nproc is a usage error', async () => {
   const r = await startRank(cli, [...common, '--parallel-heads', '--nproc', '2', '--out', join(root, 'both')], 0, 1, notDistributed).done;
   assert.equal(r.code, 2);
   assert.match(r.stderr, /either --parallel-heads or --nproc/);
+});
+
+test('anomaly --parallel-heads: the head and the autoencoder in their own processes give the rows and detector of a sequential run', async () => {
+  const colours = join(root, 'colours');
+  await writeColourFolder(colours, { train: 24, test: 8 }, FOUR_COLOURS, 3);
+  const args = ['anomaly', '--data', colours, '--cache-dir', join(root, 'cache4'), '--backbone', 'convnet', '--batch-size', '12', '--lr', '0.003', '--epochs', '2', '--threads', '1',
+    '--normal', 'red', '--anomaly', 'blue', '--heads', 'softmax,l2softmax', '--score', 'knn,msp', '--score-options', '{"knn":{"k":3}}', '--baseline', 'autoencoder'];
+  const seqOut = join(root, 'anomaly-sequential');
+  const parOut = join(root, 'anomaly-parallel');
+  const seq = await startRank(cli, [...args, '--out', seqOut], 0, 1, notDistributed).done;
+  assert.equal(seq.code, 0, seq.stderr);
+  const par = await startRank(cli, [...args, '--parallel-heads', '--out', parOut], 0, 1, notDistributed).done;
+  assert.equal(par.code, 0, par.stderr);
+  assert.match(par.stderr, /training softmax, l2softmax, autoencoder in 3 processes at the same time/);
+  const a = JSON.parse(readFileSync(join(seqOut, 'anomaly.json'), 'utf8')) as AnomalyResults;
+  const b = JSON.parse(readFileSync(join(parOut, 'anomaly.json'), 'utf8')) as AnomalyResults;
+  const schema = JSON.parse(readFileSync(join(repoRoot, 'docs', 'anomaly-results.schema.json'), 'utf8'));
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  assert.ok(validate(b), JSON.stringify(validate.errors));
+  assert.deepEqual(b.protocol, a.protocol);
+  assert.deepEqual(b.config, a.config);
+  assert.deepEqual(b.results.map((r) => `${r.head}/${r.score}`), a.results.map((r) => `${r.head}/${r.score}`), 'rows in the sequential order');
+  for (const [i, r] of b.results.entries()) {
+    for (const k of ['auroc', 'aupr', 'fpr_at_95_tpr', 'best_val_acc'] as const) {
+      const want = a.results[i][k];
+      assert.ok(Math.abs((r[k] ?? 0) - (want ?? 0)) <= 1e-6, `${r.head}/${r.score} ${k}: ${r[k]} vs ${want}`);
+    }
+  }
+  assert.deepEqual(b.autoencoder!.history.map((e) => e.train_loss.toFixed(6)), a.autoencoder!.history.map((e) => e.train_loss.toFixed(6)));
+  assert.equal(`${b.detector!.head}/${b.detector!.score}`, `${a.detector!.head}/${a.detector!.score}`, 'the same row wins the detector');
+  assert.equal(b.detector!.path, join(parOut, 'detector.dmdet'));
+  assert.ok(Math.abs(b.detector!.threshold.value - a.detector!.threshold.value) <= 1e-5 * Math.max(1, Math.abs(a.detector!.threshold.value)));
+  const detector = AnomalyDetector.load(b.detector!.path);
+  detector.dispose();
+  for (const f of ['roc.svg', 'scores.png', 'embedding.svg', 'report.html']) assert.ok(existsSync(join(parOut, f)), `${f} exists`);
+  assert.ok(!existsSync(join(parOut, '.parallel-heads')), 'the hand-over files are removed');
 });
