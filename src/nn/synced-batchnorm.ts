@@ -15,7 +15,7 @@
 // terms, where exact SyncBatchNorm (PyTorch) allreduces those two sums in backward. The gradients
 // of γ, β and of every layer after the BN are exact; those of the layers before it differ from
 // exact SyncBatchNorm by the spread of those means across ranks (zero with one rank).
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { cat } from '../tensor/combine.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad } from '../tensor/grad-mode.js';

@@ -22,7 +22,7 @@ const HW = 25;
 
 function close(a: number[], b: number[], tol: number, what: string): void {
   assert.equal(a.length, b.length, what);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= tol * Math.max(1, Math.abs(b[i])), `${what}[${i}]: ${v} vs ${b[i]}`));
+  for (const [i, v] of a.entries()) assert.ok(Math.abs(v - b[i]) <= tol * Math.max(1, Math.abs(b[i])), `${what}[${i}]: ${v} vs ${b[i]}`);
 }
 
 interface Out { x: number[]; dy: number[]; y: number[]; dx: number[]; dWeight: number[]; dBias: number[]; runningMean: number[]; runningVar: number[] }
@@ -45,7 +45,7 @@ test('one rank: the synced forward and every gradient equal BatchNorm\'s', () =>
       return [y, xi.grad!, w.grad!, b.grad!, rm, rv].map((t) => t.toNumbers());
     };
     const [a, ref] = [run(true), run(false)];
-    ['y', 'dx', 'dWeight', 'dBias', 'runningMean', 'runningVar'].forEach((name, i) => close(a[i], ref[i], 1e-4, name));
+    for (const [i, name] of ['y', 'dx', 'dWeight', 'dBias', 'runningMean', 'runningVar'].entries()) close(a[i], ref[i], 1e-4, name);
   });
   assert.equal(liveTensors(), base);
 });
