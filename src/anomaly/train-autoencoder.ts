@@ -1,5 +1,6 @@
 // Training the convolutional autoencoder baseline (MSE on pixels / 255, Adam) and scoring images
-// by their reconstruction error, with the same training loop, data loader and checkpoints as the heads.
+// by their reconstruction error, with the same training loop, data loader and checkpoints as the heads
+// (and the same data-parallel hooks: sharded batches, averaged gradients, rank 0 writes).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tidy } from '../tensor/memory.js';
@@ -16,6 +17,8 @@ import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import type { ProgressStream } from '../util/progress.js';
 import { runTrainingLoop, type EpochProgress } from '../train/training-loop.js';
 import type { ConvAutoencoder } from '../models/conv-autoencoder.js';
+import { ShuffledBatchSampler } from '../data/batch-sampler.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 
 export interface AutoencoderEpoch {
   epoch: number;
@@ -42,6 +45,8 @@ export interface AutoencoderTrainRun {
   progressStream?: ProgressStream;
   /** A stop request (the CLI aborts it on Ctrl-C): the current step finishes and last.ckpt is written. */
   signal?: AbortSignal;
+  /** Data-parallel training: this process is one rank; rank 0 alone logs and writes checkpoints. */
+  distributed?: DataParallel | null;
 }
 
 export interface AutoencoderTrainResult {
@@ -60,7 +65,9 @@ const UNIT = { kind: 'unit' } as const;
 export async function trainAutoencoder(run: AutoencoderTrainRun): Promise<AutoencoderTrainResult> {
   const { model } = run;
   const label = run.label ?? 'autoencoder';
-  const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const dp = run.distributed ?? null; // distributed: null in a single-process run
+  const root = !dp || dp.isRoot;
+  const log = root ? run.log ?? ((line: string) => process.stderr.write(`${line}\n`)) : () => {};
   const device = run.device ?? 'cpu';
   mkdirSync(run.dir, { recursive: true });
   const lastPath = join(run.dir, 'last.ckpt');
@@ -79,12 +86,24 @@ export async function trainAutoencoder(run: AutoencoderTrainRun): Promise<Autoen
       start = ckpt.epoch;
       partial = (ckpt.extra.partial as EpochProgress | undefined) ?? undefined;
       log(`${label}: resumed from ${lastPath} at epoch ${start}${partial ? `, step ${partial.stepInEpoch}` : ''}`);
+      // distributed: the saved partial sums are rank 0's (already global); the others start theirs from zero
+      if (dp && !root && partial) partial = { ...partial, lossSum: 0, seen: 0, sums: {} };
     }
-    const loader = new DataLoader(run.train, { batchSize: run.batchSize, shuffle: true, dropLast: run.train.labels.length > run.batchSize, seed: run.seed });
+    // distributed: rank 0's weights on every rank, and every rank at the same resume point
+    await dp?.synchronizeStart([model], { epoch: start, step: partial?.stepInEpoch ?? 0, trainSize: run.train.labels.length });
+    const loaderOptions = { batchSize: run.batchSize, shuffle: true, dropLast: run.train.labels.length > run.batchSize, seed: run.seed };
+    // distributed: each rank reads its shard of the same seeded global batches
+    const loader = new DataLoader(run.train, dp ? { ...loaderOptions, seed: dp.augmentSeed(run.seed), sampler: dp.shard(new ShuffledBatchSampler(run.train.labels.length, loaderOptions)) } : loaderOptions);
+    const params = model.parameters();
     const result = await runTrainingLoop({
       label, epochs: run.epochs, data: loader, optimizer: opt, modules, batchSize: run.batchSize,
       start: { epoch: start, partial }, signal: run.signal, lastCheckpoint: lastPath, progressStream: run.progressStream,
+      agreedStop: dp !== null, isMainProcess: root,
       hooks: {
+        // distributed: gradients averaged over ranks; the stop votes ride along, so all ranks stop at the same step
+        afterBackward: dp ? (ctx) => ({ stop: dp.averageGradients(params, ctx.step, [ctx.stopRequested ? 1 : 0])[0] > 0 }) : undefined,
+        gatherProgress: dp ? (p) => { [p.lossSum, p.seen] = dp.sum([p.lossSum, p.seen]); } : undefined,
+        batchImages: dp ? (_batch, ctx) => dp.globalBatchSize(ctx.step) : undefined,
         computeLoss(batch) {
           const x = imagesToTensor(batch, UNIT, device);
           return { loss: mseLoss(model.forward(x), x) };

@@ -40,6 +40,12 @@ import { checkScoreOptions, computeScores, concatTest, type NetworkScore } from 
 import { holdOutNormals } from '../anomaly/normal-holdout.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
 import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
+// Data-parallel training (issue 16): --nproc etc.; rank 0 alone fits the scorers, evaluates and writes.
+import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
+import { readDistributedEnv } from '../distributed/environment.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
+import { PARALLEL_HEADS_OPTION, parallelHeadChild, runHeadsInParallel, wantsParallelHeads } from './parallel-heads.js';
+import { readFileSync, renameSync } from 'node:fs';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
 const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
@@ -70,6 +76,8 @@ export const anomalySpec: CommandSpec = {
     ...THRESHOLD_OPTIONS,
     ...TRAINING_OPTIONS,
     ...QUALITY_OPTIONS,
+    ...DISTRIBUTED_OPTIONS,
+    ...PARALLEL_HEADS_OPTION,
   },
   examples: [
     'deepmetric anomaly --normal cat --anomaly dog --epochs 3 --max-train 10000',
@@ -234,7 +242,34 @@ function checkScorersFit(scores: string[], scoreOptions: Record<string, Record<s
 export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOptions(anomalySpec, argv)): Promise<AnomalyResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
   const seeds = parseSeeds(o);
-  if (seeds) return runSeeds(argv, o, seeds);
+  if (seeds && o['parallel-heads']) throw new UsageError('Expected either --seeds or --parallel-heads, not both: run one command per seed to train its heads in parallel');
+  if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) {
+    // distributed: this process only launches the workers (which rerun this command) and holds --out for them
+    wantsParallelHeads(o); // a usage error with --parallel-heads
+    if (!seeds) anomalyPlan(o);
+    const out = resolve(o.out as string);
+    const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+    try {
+      commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the workers, which stop together; wait for them
+      const launched = await launchIfRequested(o, 'anomaly', argv);
+      return launcherOutcome<AnomalyResults>(launched!, join(out, 'anomaly.json'));
+    } finally {
+      lock.release();
+    }
+  }
+  // distributed: null unless this process is one rank of several (then it must match the others)
+  const dp = joinIfWorker(o, { normal: o.normal, anomaly: o.anomaly, reference: o.reference, heads: o.heads, seeds, model: modelSpec(o), config: trainConfig(o), baseline: o.baseline ?? null });
+  try {
+    const results = seeds ? await runSeeds(argv, o, seeds, dp) : await anomalyRun(argv, o, dp);
+    dp?.close(true);
+    return results;
+  } finally {
+    dp?.close(); // safe twice; after an error it leaves at once
+  }
+}
+
+/** The checks of the options that need no data, so that a launcher fails before starting workers. */
+function anomalyPlan(o: ParsedOptions): Omit<AnomalyPlan, 'out' | 'dp'> {
   const heads = (o.heads as string[]).filter((h) => h !== 'none');
   const classHeads = heads.filter((h) => h !== ONE_CLASS_ROTATION);
   checkHeadNames(classHeads);
@@ -244,13 +279,21 @@ export async function anomalyCommand(argv: string[], o: ParsedOptions = parseOpt
   const withAutoencoder = ((o.baseline as string[] | undefined) ?? []).includes('autoencoder');
   if (heads.length === 0 && !withAutoencoder) throw new UsageError("Expected at least one head in --heads, or --baseline autoencoder with --heads none, but received none");
   const thresholdRule = thresholdRuleOf(o);
+  return { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule };
+}
+
+/** One protocol run (one seed); `dp` when this process is one data-parallel rank. */
+async function anomalyRun(argv: string[], o: ParsedOptions, dp: DataParallel | null): Promise<AnomalyResults> {
+  const plan = anomalyPlan(o);
   applyRuntime(o);
   const out = resolve(o.out as string);
-  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  // distributed: the launcher holds --out for its workers; --parallel-heads: the parent holds it for the heads' processes
+  const lock = dp || parallelHeadChild() ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
   try {
-    return await anomalyInFolder(argv, o, { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out });
+    if (wantsParallelHeads(o)) return await anomalyHeadsInParallel(argv, o, { ...plan, out, dp });
+    return await anomalyInFolder(argv, o, { ...plan, out, dp });
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
@@ -263,10 +306,18 @@ interface AnomalyPlan {
   withAutoencoder: boolean;
   thresholdRule: ReturnType<typeof thresholdRuleOf>;
   out: string;
+  /** Data-parallel rank, or null in a single-process run. */
+  dp: DataParallel | null;
 }
 
 async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPlan): Promise<AnomalyResults> {
-  const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out } = plan;
+  const { heads, classHeads, scores, scoreOptions, depths, withAutoencoder, thresholdRule, out, dp } = plan;
+  const root = !dp || dp.isRoot; // distributed: rank 0 alone fits the scorers, evaluates, prints and writes
+  // --parallel-heads: this process trains one head (or the autoencoder); the data split is the whole run's
+  const headChild = parallelHeadChild();
+  const ownHeads = headChild ? heads.filter((h) => h === headChild.head) : heads;
+  const ownAutoencoder = withAutoencoder && (!headChild || headChild.head === AUTOENCODER_JOB);
+  const note = (line: string): void => { if (root) process.stderr.write(line); };
   const source = o.data as string | undefined;
   const seed = o.seed as number;
   const data = await loadCommandData(o, undefined, o.normalize as NormalizationName);
@@ -303,14 +354,14 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   checkScorersFit(scores, scoreOptions, fitSet);
   const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
-  process.stderr.write(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
+  note(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +
     (valNormal ? ` ${valNormal.labels.length} normal held out,` : '') +
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${o.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
   // --epochs 0 scores the pretrained features as they are; an untrained head's probabilities mean nothing.
   const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
-  if (fittedScores.length < scores.length) process.stderr.write(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
+  if (fittedScores.length < scores.length) note(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: Figures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
   // The detector of the best row so far (by AUROC); written once every row is known.
@@ -329,8 +380,9 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const stop = commandInterrupt.signal;
   commandInterrupt.beginStoppableWork();
   try {
-    for (const name of heads) {
-      if (stop.aborted) {
+    for (const name of ownHeads) {
+      // distributed: ranks stop together through the votes inside train(), never on their own signal
+      if (!dp && stop.aborted) {
         interrupted = true;
         break;
       }
@@ -340,12 +392,13 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       try {
         await loadPretrainedWeights(o, model);
         const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val: oneClass ? rotatedDataset(valNormal!) : val, config, dir: join(out, 'checkpoints', name),
-          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: stop });
+          resume: o.resume as boolean, label: name, modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: stop, distributed: dp });
         if (r.interrupted) {
-          process.stderr.write(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
+          note(`anomaly: stopped during '${name}'; results so far written. Resume with the same command plus --resume.\n`);
           interrupted = true;
           break;
         }
+        if (!root) continue; // distributed: the other ranks go on to train the next head
         headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
         // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
         const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
@@ -388,7 +441,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     }
 
     let autoencoder: AnomalyResults['autoencoder'];
-    if (withAutoencoder && !interrupted && !stop.aborted) {
+    if (ownAutoencoder && !interrupted && (dp || !stop.aborted)) {
       const normalOnly = o['ae-normal-only'] as boolean;
       const aeTrain = normalOnly ? fitSet : trainSet;
       manualSeed(seed);
@@ -396,11 +449,11 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       try {
         if (device !== 'cpu') ae.to(device);
         const dir = join(out, 'checkpoints', 'autoencoder');
-        const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean, signal: stop });
+        const r = await trainAutoencoder({ model: ae, train: aeTrain, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir, resume: o.resume as boolean, signal: stop, distributed: dp });
         if (r.interrupted) {
-          process.stderr.write('anomaly: stopped during the autoencoder; results so far written. Resume with the same command plus --resume.\n');
+          note('anomaly: stopped during the autoencoder; results so far written. Resume with the same command plus --resume.\n');
           interrupted = true;
-        } else {
+        } else if (root) {
           const normal = reconstructionErrors(ae, testNormal, { device });
           const anomaly = reconstructionErrors(ae, testAnomaly, { device });
           addRow(figures, { head: 'autoencoder', score: 'reconstruction', trainSeconds: r.trainSeconds, bestValAcc: null }, normal, anomaly);
@@ -415,7 +468,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
     let detector: AnomalyResults['detector'];
     const chosen = best as { auroc: number; head: string; score: string; detector: AnomalyDetector } | null;
     if (chosen) {
-      const path = join(out, `detector${DETECTOR_EXTENSION}`);
+      const path = headChild ? `${headChild.resultPath}${DETECTOR_EXTENSION}` : join(out, `detector${DETECTOR_EXTENSION}`);
       await chosen.detector.save(path);
       const m = chosen.detector.manifest;
       detector = { path, head: chosen.head, score: chosen.score, threshold: m.threshold, validation: m.validation };
@@ -440,16 +493,84 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       ...(detector ? { detector } : {}),
       ...(interrupted ? { interrupted } : {}),
     };
-    await writeAnomalyOutputs(out, results, figures);
-    process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
-    if (detector) {
-      process.stdout.write(`Wrote ${detector.path} (${detector.head} · ${detector.score}, threshold ${detector.threshold.value.toPrecision(4)}: ` +
-        `${(detector.validation.fpr * 100).toFixed(1)}% of normal test images and ${((detector.validation.tpr ?? NaN) * 100).toFixed(1)}% of anomalies above it); ` +
-        `score new images with: deepmetric score --detector ${detector.path} IMAGES…\n`);
+    if (!root) return results; // distributed: rank 0 alone writes
+    if (headChild) { // --parallel-heads: the parent gathers and writes
+      const payload: HeadPayload = { results, figures: { rows: figures.rows, projections: [...figures.projections] }, auroc: chosen?.auroc ?? null };
+      await writeFileAtomic(headChild.resultPath, JSON.stringify(payload));
+      return results;
     }
+    await writeAnomalyOutputs(out, results, figures);
+    printSummary(out, results);
     return results;
   } finally {
     (best as { detector: AnomalyDetector } | null)?.detector.dispose();
+  }
+}
+
+/** The job name of the autoencoder baseline's process with --parallel-heads. */
+const AUTOENCODER_JOB = 'autoencoder';
+
+/** What one head's process hands back with --parallel-heads. */
+interface HeadPayload {
+  results: AnomalyResults;
+  figures: { rows: Figures['rows']; projections: Array<[string, Figures['projections'] extends Map<string, infer V> ? V : never]> };
+  /** AUROC of its detector candidate (saved next to the payload), or null when it has none. */
+  auroc: number | null;
+}
+
+/**
+ * --parallel-heads: every head (and the autoencoder) in its own process at once; rows, figures and
+ * the best detector gathered in the order a sequential run produces them.
+ */
+async function anomalyHeadsInParallel(argv: string[], o: ParsedOptions, plan: AnomalyPlan): Promise<AnomalyResults> {
+  const { out } = plan;
+  commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the heads' processes, which stop cleanly; wait for them
+  const jobs = [...plan.heads, ...(plan.withAutoencoder ? [AUTOENCODER_JOB] : [])];
+  const finalDetector = join(out, `detector${DETECTOR_EXTENSION}`);
+  let bestAuroc = -Infinity;
+  const run = await runHeadsInParallel<HeadPayload>(o, 'anomaly', argv, jobs, out, (_job, path) => {
+    const payload = JSON.parse(readFileSync(path, 'utf8')) as HeadPayload;
+    // The first best in job order wins ties, as in a sequential run.
+    if (payload.auroc !== null && payload.results.detector && payload.auroc > bestAuroc) {
+      bestAuroc = payload.auroc;
+      renameSync(`${path}${DETECTOR_EXTENSION}`, finalDetector);
+      payload.results.detector.path = finalDetector;
+    }
+    return payload;
+  });
+  const payloads = run.results.filter((p): p is HeadPayload => p !== null);
+  if (payloads.length === 0) throw new Error(`anomaly --parallel-heads: no head's process wrote results${run.interrupted ? ' (interrupted)' : ''}`);
+  const chosen = payloads.filter((p) => p.auroc !== null && p.results.detector).reduce<HeadPayload | null>((a, p) => (a === null || p.auroc! > a.auroc! ? p : a), null);
+  const autoencoder = payloads.find((p) => p.results.autoencoder)?.results.autoencoder;
+  const interrupted = run.interrupted || payloads.some((p) => p.results.interrupted) || payloads.length < jobs.length;
+  const { autoencoder: _a, detector: _d, interrupted: _i, ...first } = payloads[0].results;
+  const results: AnomalyResults = {
+    ...first,
+    ...runInfo(['anomaly', ...argv]),
+    threads: run.threadsEach,
+    results: payloads.flatMap((p) => p.results.results),
+    heads: payloads.flatMap((p) => p.results.heads),
+    ...(autoencoder ? { autoencoder } : {}),
+    ...(chosen?.results.detector ? { detector: chosen.results.detector } : {}),
+    ...(interrupted ? { interrupted } : {}),
+  };
+  const figures: Figures = { rows: payloads.flatMap((p) => p.figures.rows), projections: new Map(payloads.flatMap((p) => p.figures.projections)) };
+  if (run.interrupted) {
+    process.exitCode = 130;
+    process.stderr.write('anomaly: stopped; results so far written. Resume with the same command plus --resume.\n');
+  }
+  await writeAnomalyOutputs(out, results, figures);
+  printSummary(out, results);
+  return results;
+}
+
+function printSummary(out: string, results: AnomalyResults): void {
+  const { detector } = results;
+  process.stdout.write(`${resultTable(results.results)}\n\nWrote ${join(out, 'anomaly.json')}, roc, scores and embedding .svg/.png, and report.html\n`);
+  if (detector) {
+    process.stdout.write(`Wrote ${detector.path} (${detector.head} · ${detector.score}, threshold ${detector.threshold.value.toPrecision(4)}: ` +
+      `${(detector.validation.fpr * 100).toFixed(1)}% of normal test images and ${((detector.validation.tpr ?? NaN) * 100).toFixed(1)}% of anomalies above it); ` +
+      `score new images with: deepmetric score --detector ${detector.path} IMAGES…\n`);
   }
 }
 
@@ -545,24 +666,26 @@ export async function writeAnomalyOutputs(out: string, r: AnomalyResults, figure
  * --seeds: the whole protocol once per seed, each in OUT/seed-N with all its outputs; then OUT/anomaly.json
  * holds every seed's rows (tagged with their seed) and, per head × score, mean ± std over the seeds.
  */
-async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[]): Promise<AnomalyResults> {
+async function runSeeds(argv: string[], o: ParsedOptions, seeds: number[], dp: DataParallel | null): Promise<AnomalyResults> {
   const out = resolve(o.out as string);
-  const lock = lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
+  // distributed: the launcher holds --out for its workers
+  const lock = dp ? null : lockOutputFolder(out, { what: '--out', command: ['deepmetric anomaly', ...argv].join(' ') });
   try {
-    return await runSeedsInFolder(argv, o, seeds, out);
+    return await runSeedsInFolder(argv, o, seeds, out, dp);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
-async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[], out: string): Promise<AnomalyResults> {
+async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[], out: string, dp: DataParallel | null): Promise<AnomalyResults> {
   const runs: AnomalyResults[] = [];
+  const root = !dp || dp.isRoot;
   for (const [i, seed] of seeds.entries()) {
-    process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
-    const run = await anomalyCommand(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) });
+    if (root) process.stderr.write(`anomaly: seed ${seed} (${i + 1} of ${seeds.length}) → ${join(out, `seed-${seed}`)}\n`);
+    const run = await anomalyRun(argv, { ...o, seeds: undefined, seed, out: join(out, `seed-${seed}`) }, dp);
     runs.push(run);
     if (run.interrupted) {
-      process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
+      if (root) process.stderr.write(`anomaly: stopped during seed ${seed}; the seeds after it were not run. Resume with the same command plus --resume.\n`);
       break;
     }
   }
@@ -579,6 +702,7 @@ async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[
     heads: runs.flatMap((r, i) => r.heads.map((h) => ({ ...h, seed: seeds[i] }))),
     seeds: done, summary,
   };
+  if (!root) return results; // distributed: rank 0 alone writes
   await writeFileAtomic(join(out, 'anomaly.json'), `${JSON.stringify(results, null, 2)}\n`);
   const sortedRows = [...rows].sort(byAuroc);
   await new HtmlReport({ title: 'deepmetric anomaly over seeds', subtitle: results.command })

@@ -16,6 +16,7 @@ import type { DataParallel } from '../distributed/data-parallel.js';
 import { readDistributedEnv } from '../distributed/environment.js';
 import { commandInterrupt } from './interrupt.js';
 import { lockOutputFolder } from '../util/output-lock.js';
+import { PARALLEL_HEADS_OPTION, parallelHeadChild, runHeadsInParallel, wantsParallelHeads } from './parallel-heads.js';
 
 export const compareSpec: CommandSpec = {
   name: 'compare',
@@ -25,11 +26,13 @@ export const compareSpec: CommandSpec = {
     out: { type: 'string', default: 'runs/compare', description: 'Output folder: results.json, val_acc.svg/png, report.html, checkpoints' },
     ...TRAINING_OPTIONS,
     ...DISTRIBUTED_OPTIONS,
+    ...PARALLEL_HEADS_OPTION,
   },
   examples: [
     'deepmetric compare --epochs 3 --max-train 10000',
     'deepmetric compare --heads softmax,l2softmax,arcface --augment --epochs 30 --out runs/margins',
     'deepmetric compare --nproc 2 --epochs 15   # two data-parallel worker processes, one core each',
+    'deepmetric compare --parallel-heads --epochs 15   # each head in its own process, cores / heads threads each',
     'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000 --bn-momentum 0.001 --precise-bn 0   # the seed\'s full budget, Keras\'s BatchNorm',
   ],
 };
@@ -55,13 +58,17 @@ export async function compareCommand(argv: string[], o: ParsedOptions = parseOpt
   checkHeadNames(o.heads as string[]);
   parseHeadOptions(o); // a usage error before any data is decoded
   const out = resolve(o.out as string);
+  // --parallel-heads: in one head's process, train that head alone (the parent holds --out)
+  const headChild = parallelHeadChild();
+  if (headChild) o = { ...o, heads: [headChild.head] };
   // One writer per --out: a plain run or the launcher of data-parallel workers takes the lock; the
   // workers (ranks of that one run) do not.
-  const lock = readDistributedEnv() === null ? lockOutputFolder(out, { what: '--out', command: ['deepmetric', command, ...argv].join(' ') }) : null;
+  const lock = readDistributedEnv() === null && !headChild ? lockOutputFolder(out, { what: '--out', command: ['deepmetric', command, ...argv].join(' ') }) : null;
   try {
     // distributed: with --nproc this process only launches the workers, which rerun this command;
     // Ctrl-C reaches them too and they stop cleanly, so here it must not exit before they report.
     if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) commandInterrupt.beginStoppableWork();
+    if (wantsParallelHeads(o)) return await compareHeadsInParallel(argv, o, command, out);
     const launched = await launchIfRequested(o, command, argv);
     if (launched) return launcherOutcome<CompareResults>(launched, join(out, 'results.json'));
     // distributed: null unless this process is one rank of several (then it must match the others)
@@ -117,9 +124,37 @@ async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParall
     heads: results,
   };
   if (dp && !dp.isRoot) return results_; // distributed: rank 0 alone writes results
+  const headChild = parallelHeadChild();
+  if (headChild) { // --parallel-heads: the parent gathers and writes
+    await writeFileAtomic(headChild.resultPath, JSON.stringify(results_));
+    return results_;
+  }
   await writeCompareOutputs(out, results_);
   process.stdout.write(`${resultTable(results_)}\n\nWrote ${join(out, 'results.json')}, val_acc.svg/png and report.html\n`);
   return results_;
+}
+
+/** --parallel-heads: every head in its own process at once; their results gathered as a sequential run writes them. */
+async function compareHeadsInParallel(argv: string[], o: ParsedOptions, command: string, out: string): Promise<CompareResults> {
+  commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the heads' processes, which stop cleanly; wait for them
+  mkdirSync(out, { recursive: true });
+  const heads = o.heads as string[];
+  const run = await runHeadsInParallel<CompareResults>(o, command, argv, heads, out);
+  const first = run.results.find((r) => r !== null);
+  if (!first) throw new Error(`${command} --parallel-heads: no head's process wrote results${run.interrupted ? ' (interrupted)' : ''}`);
+  const results: CompareResults = {
+    ...first,
+    ...runInfo(['compare', ...argv]),
+    threads: run.threadsEach,
+    heads: run.results.flatMap((r) => r?.heads ?? []),
+  };
+  if (run.interrupted) {
+    process.exitCode = 130;
+    process.stderr.write(`${command}: stopped; partial results written. Resume with the same command plus --resume.\n`);
+  }
+  await writeCompareOutputs(out, results);
+  process.stdout.write(`${resultTable(results)}\n\nWrote ${join(out, 'results.json')}, val_acc.svg/png and report.html\n`);
+  return results;
 }
 
 function resultTable(r: CompareResults): string {

@@ -15,6 +15,7 @@ export const DISTRIBUTED_OPTIONS: Record<string, OptionSpec> = {
   'node-rank': { type: 'number', integer: true, min: 0, default: 0, description: "This machine's index among --nnodes (0 hosts rank 0)" },
   'master-addr': { type: 'string', env: 'MASTER_ADDR', description: 'Address of the machine with node rank 0 (several machines)' },
   'master-port': { type: 'number', integer: true, min: 1, env: 'MASTER_PORT', description: "Rank 0's rendezvous port (default: a rendezvous file on one machine, 29500 on several)" },
+  'sync-bn': { type: 'boolean', default: false, description: 'Normalise BatchNorm with the statistics of the whole global batch (one small allreduce per layer per step) instead of each rank\'s shard' },
   timeout: { type: 'number', min: 0.1, default: 60, description: 'Seconds a rank waits for the others (joining, each exchange) before failing with the lost rank named' },
 };
 
@@ -40,7 +41,8 @@ export async function launchIfRequested(o: ParsedOptions, command: string, argv:
 
 /** Joins the group when this process is one rank of several; the fingerprint must match on every rank. */
 export function joinIfWorker(o: ParsedOptions, fingerprint: unknown): DataParallel | null {
-  return DataParallel.fromEnvironment({ timeoutSeconds: o.timeout as number, fingerprint: JSON.stringify(fingerprint) });
+  const syncBatchNorm = o['sync-bn'] === true;
+  return DataParallel.fromEnvironment({ timeoutSeconds: o.timeout as number, fingerprint: JSON.stringify({ settings: fingerprint, syncBatchNorm }), syncBatchNorm });
 }
 
 /**

@@ -23,6 +23,10 @@ import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from '
 import { TRAINING_OPTIONS, applyRuntime, buildModel, modelSpec, trainConfig } from './experiment.js';
 import { THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
 import { commandInterrupt } from './interrupt.js';
+// Data-parallel training (issue 16): --nproc etc.; rank 0 alone fits the scorer and writes the detector.
+import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
+import { readDistributedEnv } from '../distributed/environment.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 
 const METHODS = [...HEAD_NAMES, ...ONE_CLASS_METHODS];
 
@@ -40,6 +44,7 @@ export const fitDetectorSpec: CommandSpec = {
     'ae-lr': { type: 'number', default: 1e-3, description: 'Adam learning rate of the autoencoder' },
     out: { type: 'string', default: 'runs/detector', description: `Output folder: detector${DETECTOR_EXTENSION}, detector.json (its manifest), checkpoints` },
     ...TRAINING_OPTIONS,
+    ...DISTRIBUTED_OPTIONS,
   },
   examples: [
     'deepmetric fit-detector --data photos/ --normal good --method autoencoder --epochs 30 --out runs/detector',
@@ -64,6 +69,7 @@ function holdOutNormals(trainSet: ImageDataset, testNormal: ImageDataset, normal
 
 export interface FitDetectorResults {
   path: string;
+  /** The detector's manifest; after a data-parallel run, as detector.json holds it (neighbour lists summarised). Absent on ranks other than 0. */
   manifest: DetectorManifest;
 }
 
@@ -81,8 +87,38 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   if (thresholdRule.tpr !== undefined) {
     throw new UsageError('Expected --threshold-fpr (fit-detector sees no anomaly images); to choose the threshold by true-positive rate use deepmetric anomaly … --threshold-tpr T');
   }
-  applyRuntime(o);
   const out = resolve(o.out as string);
+  if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) {
+    // distributed: this process only launches the workers, which rerun this command
+    mkdirSync(out, { recursive: true });
+    commandInterrupt.beginStoppableWork(); // Ctrl-C reaches the workers, which stop together; wait for them
+    const launched = await launchIfRequested(o, 'fit-detector', argv);
+    const manifest = launcherOutcome<DetectorManifest>(launched!, join(out, 'detector.json'));
+    return { path: join(out, `detector${DETECTOR_EXTENSION}`), manifest };
+  }
+  // distributed: null unless this process is one rank of several (then it must match the others)
+  const dp = joinIfWorker(o, { normal: o.normal, reference: o.reference ?? null, method, model: modelSpec(o), config: trainConfig(o) });
+  try {
+    const results = await fitDetectorInProcess(o, { method, score, scoreOptions, thresholdRule, out, dp });
+    dp?.close(true);
+    return results;
+  } finally {
+    dp?.close(); // safe twice; after an error it leaves at once
+  }
+}
+
+interface FitPlan {
+  method: string;
+  score: string;
+  scoreOptions: Record<string, Record<string, unknown>>;
+  thresholdRule: ReturnType<typeof thresholdRuleOf>;
+  out: string;
+  dp: DataParallel | null;
+}
+
+async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOptions, thresholdRule, out, dp }: FitPlan): Promise<FitDetectorResults> {
+  const root = !dp || dp.isRoot; // distributed: rank 0 alone fits the scorer, prints and writes
+  applyRuntime(o);
   mkdirSync(out, { recursive: true });
   const source = o.data as string | undefined;
   const seed = o.seed as number;
@@ -110,7 +146,7 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < split.normalClassCount));
   const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
-  process.stderr.write(`fit-detector: normal ${split.normalClasses.join(',')} (reference: ${split.referenceClasses.join(',') || 'none'}); ` +
+  if (root) process.stderr.write(`fit-detector: normal ${split.normalClasses.join(',')} (reference: ${split.referenceClasses.join(',') || 'none'}); ` +
     `${method === 'autoencoder' ? fitSet.labels.length : trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting, ${validation.labels.length} held-out normal for the threshold\n`);
 
   let detector: AnomalyDetector;
@@ -125,8 +161,9 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
     const ae = new ConvAutoencoder({ inChannels: fitSet.channels });
     try {
       if (device !== 'cpu') ae.to(device);
-      const r = await trainAutoencoder({ model: ae, train: fitSet, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir: join(out, 'checkpoints', 'autoencoder'), resume: o.resume as boolean, signal: commandInterrupt.signal });
+      const r = await trainAutoencoder({ model: ae, train: fitSet, epochs: config.epochs, batchSize: config.batchSize, lr: o['ae-lr'] as number, seed, device, dir: join(out, 'checkpoints', 'autoencoder'), resume: o.resume as boolean, signal: commandInterrupt.signal, distributed: dp });
       if (r.history.length < config.epochs) throw new Error('fit-detector: training stopped early; run the same command with --resume');
+      if (!root) return { path: join(out, `detector${DETECTOR_EXTENSION}`), manifest: undefined as unknown as DetectorManifest };
       detector = fitDetector({ ...common, method: { kind: 'autoencoder', autoencoder: ae } });
     } finally {
       ae.dispose();
@@ -135,8 +172,9 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
     const { model, head } = buildModel(o, method, trainSet.classes.length, data.input);
     try {
       const val = split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o, data.input), signal: commandInterrupt.signal });
+      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o, data.input), signal: commandInterrupt.signal, distributed: dp });
       if (r.interrupted) throw new Error(`fit-detector: stopped during '${method}'; run the same command with --resume`);
+      if (!root) return { path: join(out, `detector${DETECTOR_EXTENSION}`), manifest: undefined as unknown as DetectorManifest };
       const scorerOptions = score === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[score] ?? {};
       detector = fitDetector({ ...common, method: { kind: 'embedding', model, backbone: modelSpec(o, data.input), head, scorer: score, scorerOptions } });
     } finally {

@@ -3,7 +3,7 @@ import { type CommandSpec, parseOptions } from './args.js';
 import { compareCommand, compareSpec } from './compare.js';
 import { HEAD_NAMES } from '../losses/registry.js';
 
-const { heads: _heads, ...shared } = compareSpec.options;
+const { heads: _heads, 'parallel-heads': _parallelHeads, ...shared } = compareSpec.options;
 
 export const trainSpec: CommandSpec = {
   name: 'train',

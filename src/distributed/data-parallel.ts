@@ -10,10 +10,13 @@ import { DEFAULT_BUCKET_BYTES, planBuckets } from './buckets.js';
 import { readDistributedEnv, type DistributedEnv } from './environment.js';
 import { DistributedError, ProcessGroup } from './process-group.js';
 import { ShardedBatchSampler } from './sharded-sampler.js';
+import { synchronizeBatchNorm } from './sync-batchnorm.js';
 
 export interface DataParallelOptions {
   /** Bytes per gradient bucket (default 25 MB, as DistributedDataParallel). */
   bucketBytes?: number;
+  /** BatchNorm statistics over the global batch (--sync-bn): set on the modules at synchronizeStart. */
+  syncBatchNorm?: boolean;
 }
 
 export interface JoinOptions extends DataParallelOptions {
@@ -25,12 +28,14 @@ export interface JoinOptions extends DataParallelOptions {
 
 export class DataParallel {
   readonly bucketBytes: number;
+  readonly syncBatchNorm: boolean;
   private sequence = 0;
   private plan: { params: Tensor[]; buckets: Tensor[][] } | null = null;
   private sampler: ShardedBatchSampler | null = null;
 
   constructor(readonly group: ProcessGroup, options: DataParallelOptions = {}) {
     this.bucketBytes = options.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+    this.syncBatchNorm = options.syncBatchNorm ?? false;
   }
 
   /** Joins the run this process was started into (torchrun's variables), or null when it is not one rank of several. */
@@ -57,7 +62,7 @@ export class DataParallel {
    * every rank is ready (loading data may take a while); checks that all ranks have the same number
    * of training images and resume from the same epoch and step (a checkpoint missing on one machine
    * would otherwise train them from different points); then every rank takes rank 0's parameters
-   * and buffers.
+   * and buffers. With syncBatchNorm, the modules' BatchNorm layers are hooked to the group.
    */
   async synchronizeStart(modules: Module[], at: { epoch: number; step: number; trainSize: number }): Promise<void> {
     await this.group.arrive(`start/${this.sequence++}`);
@@ -74,6 +79,7 @@ export class DataParallel {
     }
     const tensors = modules.flatMap((m) => [...m.parameters(), ...m.namedBuffers().map(([, b]) => b)]);
     this.group.broadcast(tensors, 0, this.bucketBytes);
+    if (this.syncBatchNorm) synchronizeBatchNorm(modules, this.group);
   }
 
   /** This rank's share of each of the sampler's (global) batches. */

@@ -4,3 +4,5 @@ export { ShardedBatchSampler } from './sharded-sampler.js';
 export { planBuckets, tensorBytes, DEFAULT_BUCKET_BYTES } from './buckets.js';
 export { readDistributedEnv, parseRendezvous, INIT_METHOD_ENV, type DistributedEnv, type Rendezvous } from './environment.js';
 export { launchWorkers, describeExit, type LaunchOptions, type LaunchResult, type WorkerExit } from './launcher.js';
+export { runParallelJobs, threadsPerJob, type ParallelJob, type ParallelJobsOptions, type JobExit } from './parallel-jobs.js';
+export { synchronizeBatchNorm, unsynchronizeBatchNorm } from './sync-batchnorm.js';

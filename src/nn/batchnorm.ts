@@ -4,6 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { ones, zeros } from '../tensor/creation.js';
 import { checkInt } from '../tensor/checks.js';
 import { batchNorm } from './functional.js';
+import { syncedBatchNorm, type StatsAllreduce } from './synced-batchnorm.js';
 
 export interface BatchNormConfig {
   numFeatures: number;
@@ -25,6 +26,11 @@ abstract class BatchNormBase extends Module {
   /** Mutable so that precise-BN recalibration (src/train/precise-bn.ts) can average batches cumulatively. */
   momentum: number;
   protected abstract readonly rank: number;
+  /**
+   * Data-parallel --sync-bn (src/distributed/sync-batchnorm.ts): sums statistics over the ranks;
+   * training-mode forward then normalises with the whole global batch's (src/nn/synced-batchnorm.ts).
+   */
+  allreduceStats: StatsAllreduce | null = null;
 
   constructor(c: BatchNormConfig) {
     super();
@@ -40,6 +46,7 @@ abstract class BatchNormBase extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== this.rank) throw new TypeError(`${this.constructor.name}: Expected a ${this.rank}-d input but received shape [${x.shape.join(',')}]`);
+    if (this.training && this.allreduceStats) return syncedBatchNorm(x, this, this.allreduceStats);
     return batchNorm(x, { weight: this.weight, bias: this.bias, runningMean: this.runningMean, runningVar: this.runningVar,
       training: this.training, momentum: this.momentum, eps: this.eps });
   }

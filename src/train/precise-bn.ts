@@ -30,6 +30,9 @@ export function recalibrateBatchNorm(model: Module, data: AnyImageDataset, o: { 
   const layers = batchNormLayers(model).filter((layer) => layer.training);
   if (layers.length === 0 || data.labels.length === 0) return 0;
   const momenta = layers.map((layer) => layer.momentum);
+  // --sync-bn: recalibration runs on rank 0 alone, on its own images, so it must not wait for the other ranks.
+  const synced = layers.map((layer) => layer.allreduceStats);
+  for (const layer of layers) layer.allreduceStats = null;
   try {
     noGrad(() => {
       let batch = 0;
@@ -46,7 +49,10 @@ export function recalibrateBatchNorm(model: Module, data: AnyImageDataset, o: { 
       }
     });
   } finally {
-    for (const [i, layer] of layers.entries()) layer.momentum = momenta[i];
+    for (const [i, layer] of layers.entries()) {
+      layer.momentum = momenta[i];
+      layer.allreduceStats = synced[i];
+    }
   }
   return layers.length;
 }
