@@ -5,8 +5,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Opaque reference to a native libtorch tensor. */
-export type NativeHandle = { readonly __brand: 'NativeHandle' };
+/** Reference to a native libtorch tensor: its slot in the addon's tensor table (a small integer). */
+export type NativeHandle = number & { readonly __brand: 'NativeHandle' };
 /** Opaque reference to a native libtorch optimizer. */
 export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
 /** Opaque reference to a c10d store and the process group made on it. */
@@ -16,7 +16,6 @@ type H = NativeHandle;
 type Num = number | undefined | null;
 type Dims = number | number[] | undefined | null;
 type Scalar = number | boolean;
-type Operand = H | number | boolean;
 
 export interface NativeBinding {
   // tensor.cc
@@ -30,6 +29,7 @@ export interface NativeBinding {
   device(t: H): string;
   isContiguous(t: H, format: string): boolean;
   free(t: H): void;
+  freeMany(ts: Int32Array, count: number): void;
   liveCount(): number;
   zeros(shape: number[], dtype?: string, device?: string): H;
   ones(shape: number[], dtype?: string, device?: string): H;
@@ -46,19 +46,31 @@ export interface NativeBinding {
   getRngState(): H;
   setRngState(state: H): void;
   // ops_math.cc
-  add(a: H, b: Operand, alpha?: number): H;
-  sub(a: H, b: Operand, alpha?: number): H;
-  mul(a: H, b: Operand): H;
-  div(a: H, b: Operand): H;
-  pow(a: H, b: Operand): H;
-  remainder(a: H, b: Operand): H;
+  add(a: H, b: H, alpha?: number): H;
+  addScalar(a: H, b: Scalar, alpha?: number): H;
+  sub(a: H, b: H, alpha?: number): H;
+  subScalar(a: H, b: Scalar, alpha?: number): H;
+  mul(a: H, b: H): H;
+  mulScalar(a: H, b: Scalar): H;
+  div(a: H, b: H): H;
+  divScalar(a: H, b: Scalar): H;
+  pow(a: H, b: H): H;
+  powScalar(a: H, b: Scalar): H;
+  remainder(a: H, b: H): H;
+  remainderScalar(a: H, b: Scalar): H;
   rsub(a: H, b: number): H;
-  eq(a: H, b: Operand): H;
-  ne(a: H, b: Operand): H;
-  lt(a: H, b: Operand): H;
-  le(a: H, b: Operand): H;
-  gt(a: H, b: Operand): H;
-  ge(a: H, b: Operand): H;
+  eq(a: H, b: H): H;
+  eqScalar(a: H, b: Scalar): H;
+  ne(a: H, b: H): H;
+  neScalar(a: H, b: Scalar): H;
+  lt(a: H, b: H): H;
+  ltScalar(a: H, b: Scalar): H;
+  le(a: H, b: H): H;
+  leScalar(a: H, b: Scalar): H;
+  gt(a: H, b: H): H;
+  gtScalar(a: H, b: Scalar): H;
+  ge(a: H, b: H): H;
+  geScalar(a: H, b: Scalar): H;
   maximum(a: H, b: H): H;
   minimum(a: H, b: H): H;
   atan2(a: H, b: H): H;
@@ -95,8 +107,10 @@ export interface NativeBinding {
   copy_(dst: H, src: H): void;
   fill_(t: H, value: Scalar): void;
   zero_(t: H): void;
-  add_(t: H, other: Operand, alpha?: number): void;
-  mul_(t: H, other: Operand): void;
+  add_(t: H, other: H, alpha?: number): void;
+  addScalar_(t: H, other: Scalar, alpha?: number): void;
+  mul_(t: H, other: H): void;
+  mulScalar_(t: H, other: Scalar): void;
   sum(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
   mean(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
   prod(t: H, dim: Num, keepdim: boolean): H;
@@ -137,7 +151,8 @@ export interface NativeBinding {
   select(t: H, dim: number, index: number): H;
   indexSelect(t: H, dim: number, index: H): H;
   gather(t: H, dim: number, index: H): H;
-  scatter(t: H, dim: number, index: H, src: H | Scalar): H;
+  scatter(t: H, dim: number, index: H, src: H): H;
+  scatterScalar(t: H, dim: number, index: H, src: Scalar): H;
   scatterAdd(t: H, dim: number, index: H, src: H): H;
   indexAdd(t: H, dim: number, index: H, src: H): H;
   maskedSelect(t: H, mask: H): H;

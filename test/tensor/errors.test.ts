@@ -10,7 +10,7 @@ test('native failures are JS errors that name the op', () => tidy(() => {
   assert.throws(() => cat([zeros([2, 3]), zeros([2, 4])]), /^Error: cat: Sizes of tensors must match/);
   assert.throws(() => zeros([2, 3]).view(3, 3), /^Error: view: shape '\[3, 3\]' is invalid for input of size 6/);
   assert.throws(() => zeros([2]).backward(), /backward: tensor does not require grad/);
-  assert.throws(() => native.add(zeros([2]).handle, 'x' as never), /add: argument 1 is not a number/);
+  assert.throws(() => native.addScalar(zeros([2]).handle, 'x' as never), /addScalar: argument 1 is not a number/);
   assert.throws(() => native.relu({} as never), /relu: argument 0 is not a tensor handle/);
 }));
 
