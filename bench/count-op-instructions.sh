@@ -1,27 +1,43 @@
 #!/bin/sh
 # Instructions per op, deepmetric vs PyTorch from Python, counted by callgrind (independent of load).
-# Each probe runs at two op counts; (instructions(n2) − instructions(n1)) / (n2 − n1) is one op.
-# Node's count is of the probe loop only (see bench/op-overhead.ts); Python's start-up count is
-# steady enough (a few thousand instructions apart) to cancel in the difference.
-#   sh bench/count-op-instructions.sh [probe…]   (after npx tsc -p .; outputs kept in $OUT)
+#   sh bench/count-op-instructions.sh [node|python]   (after npx tsc -p .; outputs kept in $OUT)
+# Node: one process runs every probe three times (warm-up, n1, n2 ops), each inside its own
+# vm.runInThisContext call that callgrind counts alone and dumps to its own part file (see
+# bench/op-overhead.ts); one op is (count(n2) − count(n1)) / (n2 − n1).
+# Python: a process per probe and n; its start-up count is steady to a few thousand instructions,
+# so the same difference leaves one op.
 set -eu
-N1=${N1:-1000}
-N2=${N2:-21000}
 OUT=${OUT:-/tmp/dm-callgrind}
 mkdir -p "$OUT"
 export DEEPMETRIC_NUM_THREADS=1
-probes=${*:-"napi-call napi-handle raw-add add add-tidy add-tidy1 raw-conv2d conv2d py:add py:conv2d"}
+which=${1:-all}
 total() { grep -m1 '^summary:\|^totals:' "$1" | awk '{print $2}'; }
-for p in $probes; do
-  for n in $N1 $N2; do
-    f="$OUT/$(echo "$p" | tr ':' '-')-$n.out"
-    case $p in
-      py:*) valgrind --tool=callgrind --callgrind-out-file="$f" /usr/bin/python3 bench/peer_op_overhead.py "${p#py:}" "$n" >/dev/null 2>&1 ;;
-      *) valgrind --tool=callgrind --callgrind-out-file="$f" --collect-atstart=no \
-           --toggle-collect='node::contextify::ContextifyScript::EvalMachine*' node dist/bench/op-overhead.js "$p" "$n" >/dev/null 2>&1 ;;
-    esac
+if [ "$which" != python ]; then
+  probes="napi-call:2000:5000:15000 napi-handle:2000:5000:15000 raw-add:2000:5000:15000 add:2000:5000:15000 add-tidy:2000:5000:15000 add-tidy1:2000:5000:15000 raw-conv2d:1000:2000:6000 raw-conv2d-int:1000:2000:6000 conv2d:1000:2000:6000"
+  args=""
+  for p in $probes; do
+    name=${p%%:*}; ns=${p#*:}
+    for n in $(echo "$ns" | tr ':' ' '); do args="$args $name:$n"; done
   done
-  a=$(total "$OUT/$(echo "$p" | tr ':' '-')-$N1.out")
-  b=$(total "$OUT/$(echo "$p" | tr ':' '-')-$N2.out")
-  echo "$p $(( (b - a) / (N2 - N1) )) instructions/op"
-done
+  rm -f "$OUT"/node.out*
+  TOGGLE='node::contextify::ContextifyScript::EvalMachine*'
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/node.out" --collect-atstart=no \
+    --toggle-collect="$TOGGLE" --dump-after="$TOGGLE" node dist/bench/op-overhead.js $args >/dev/null 2>&1
+  k=0
+  for p in $probes; do
+    name=${p%%:*}; ns=${p#*:}; n1=$(echo "$ns" | cut -d: -f2); n2=$(echo "$ns" | cut -d: -f3)
+    a=$(total "$OUT/node.out.$((k + 2))"); b=$(total "$OUT/node.out.$((k + 3))")
+    echo "$name $(( (b - a) / (n2 - n1) )) instructions/op"
+    k=$((k + 3))
+  done
+fi
+if [ "$which" != node ]; then
+  for p in add:10000:30000 conv2d:2000:6000; do
+    name=${p%%:*}; n1=$(echo "$p" | cut -d: -f2); n2=$(echo "$p" | cut -d: -f3)
+    for n in $n1 $n2; do
+      valgrind --tool=callgrind --callgrind-out-file="$OUT/py-$name-$n.out" /usr/bin/python3 bench/peer_op_overhead.py "$name" "$n" >/dev/null 2>&1
+    done
+    a=$(total "$OUT/py-$name-$n1.out"); b=$(total "$OUT/py-$name-$n2.out")
+    echo "py:$name $(( (b - a) / (n2 - n1) )) instructions/op"
+  done
+fi

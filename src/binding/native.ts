@@ -178,7 +178,7 @@ export interface NativeBinding {
   oneHot(t: H, numClasses: number): H;
   pad(t: H, pads: number[], value: number): H;
   // ops_nn.cc
-  conv2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[] | string, dilation: number[], groups: number): H;
+  conv2d(x: H, w: H, b: H | undefined, stride: number | number[], padding: number | number[] | string, dilation: number | number[], groups: number): H;
   convTranspose2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[], outputPadding: number[], groups: number, dilation: number[]): H;
   linear(x: H, w: H, b?: H): H;
   batchNorm(x: H, weight: H | undefined, bias: H | undefined, runningMean: H | undefined, runningVar: H | undefined,

@@ -102,6 +102,10 @@ export class Tensor {
   get shape(): number[] {
     return (this.#shape ??= native.shape(this.handle)).slice();
   }
+  /** The cached shape itself, not a copy: for the library's own argument checks, never to be changed. @internal */
+  get shapeRef(): readonly number[] {
+    return (this.#shape ??= native.shape(this.handle));
+  }
   get ndim(): number {
     return (this.#shape ??= native.shape(this.handle)).length;
   }
