@@ -3,7 +3,10 @@
 #   sh bench/count-op-instructions.sh [node|python]   (after npx tsc -p .; outputs kept in $OUT)
 # Node: one process runs every probe three times (warm-up, n1, n2 ops), each inside its own
 # vm.runInThisContext call that callgrind counts alone and dumps to its own part file (see
-# bench/op-overhead.ts); one op is (count(n2) − count(n1)) / (n2 − n1).
+# bench/op-overhead.ts); one op is (count(n2) − count(n1)) / (n2 − n1). --single-threaded keeps
+# V8's optimizing compiler and GC on the main thread: tier-up then happens at the same point in
+# every run (under valgrind a background compile can lag by thousands of iterations), and the GC
+# work an op causes is counted, as Python's deallocation is.
 # Python: a process per probe and n; its start-up count is steady to a few thousand instructions,
 # so the same difference leaves one op.
 set -eu
@@ -22,7 +25,7 @@ if [ "$which" != python ]; then
   rm -f "$OUT"/node.out*
   TOGGLE='node::contextify::ContextifyScript::EvalMachine*'
   valgrind --tool=callgrind --callgrind-out-file="$OUT/node.out" --collect-atstart=no \
-    --toggle-collect="$TOGGLE" --dump-after="$TOGGLE" node dist/bench/op-overhead.js $args >/dev/null 2>&1
+    --toggle-collect="$TOGGLE" --dump-after='*EvalMachine*' node --single-threaded dist/bench/op-overhead.js $args >/dev/null 2>&1
   k=0
   for p in $probes; do
     name=${p%%:*}; ns=${p#*:}; n1=$(echo "$ns" | cut -d: -f2); n2=$(echo "$ns" | cut -d: -f3)

@@ -1,7 +1,7 @@
 // Per-op overhead probes for instruction counting (see docs/performance.md); run by
 // bench/count-op-instructions.sh as
 //   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='node::contextify::ContextifyScript::EvalMachine*' \
-//     --dump-after='node::contextify::ContextifyScript::EvalMachine*' node dist/bench/op-overhead.js <probe>:<n> …
+//     --dump-after='*EvalMachine*' node --single-threaded dist/bench/op-overhead.js <probe>:<n> …
 // Each <probe>:<n> runs inside its own vm.runInThisContext call, so callgrind counts exactly that
 // loop (node's start-up, whose count varies by millions from run to run, is not counted) and
 // writes it to its own numbered part file.

@@ -1,7 +1,8 @@
 // The seed's training step (MobileNetV2-0.5, batch 128, Adam AMSGrad) for instruction counting:
 //   valgrind --tool=callgrind --collect-atstart=no \
-//     --toggle-collect='node::contextify::ContextifyScript::EvalMachine*' node dist/bench/step-instructions.js <steps>
-// One warm-up step runs before the counted ones; compare with PyTorch's peer under callgrind
+//     --toggle-collect='node::contextify::ContextifyScript::EvalMachine*' --dump-after='*EvalMachine*' \
+//     node --single-threaded dist/bench/step-instructions.js 1 2
+// One warm-up step, then each count of steps in its own counted part; compare with PyTorch's peer
 //   valgrind --tool=callgrind /usr/bin/python3 ../shared/bench/peer_torch_step.py --steps <n> --warmup 1 --threads 1
 // (two step counts each; the difference divided by the step difference is one step), and
 // callgrind_annotate --inclusive=yes for the share of each libtorch kernel.
@@ -10,7 +11,6 @@ import { Adam, manualSeed, randint, randn, tidy } from '../src/index.js';
 import { createEmbeddingNet } from '../src/models/registry.js';
 import { createHead } from '../src/losses/registry.js';
 
-const steps = Number(process.argv[2] ?? 1);
 manualSeed(0);
 const model = createEmbeddingNet({ name: 'mobilenetv2', alpha: 0.5, inputSize: 32 }).toChannelsLast();
 const head = createHead('softmax', { embeddingDim: model.embeddingDim, numClasses: 10 });
@@ -22,5 +22,7 @@ const step = (): void => tidy(() => {
   opt.step();
 });
 step();
-(globalThis as { probe?: () => void }).probe = () => { for (let i = 0; i < steps; i++) step(); };
-runInThisContext('probe()');
+for (const arg of process.argv.slice(2)) {
+  (globalThis as { probe?: () => void }).probe = () => { for (let i = 0; i < Number(arg); i++) step(); };
+  runInThisContext('probe()');
+}

@@ -31,6 +31,17 @@ const safetyNet = new FinalizationRegistry<NetEntry>((entry) => {
   entry.id = -1;
 });
 
+// Tensors outside every scope get their safety-net entries in batches: most are disposed right
+// away (`t.add(1).dispose()` at top level) and then need none. A batch is armed when it is full
+// or when the event loop next turns, which is also the earliest a finalizer could run.
+const unarmed: Tensor[] = [];
+let armScheduled = false;
+function armUnscoped(): void {
+  for (const t of unarmed) t.__armNet();
+  unarmed.length = 0;
+  armScheduled = false;
+}
+
 export class Tensor {
   /** Marks tensors for dispose()/tidy() collection. */
   readonly __tensor = true;
@@ -49,6 +60,17 @@ export class Tensor {
 
   /** Called once the tensor is owned by no scope: from now on GC frees it if dispose() never does. @internal */
   __unscoped(): void {
+    unarmed.push(this);
+    if (unarmed.length >= 1024) {
+      armUnscoped();
+    } else if (!armScheduled) {
+      armScheduled = true;
+      setImmediate(armUnscoped);
+    }
+  }
+
+  /** Registers the GC safety-net entry unless disposed meanwhile (see armUnscoped). @internal */
+  __armNet(): void {
     if (this.#net === null && this.#handle !== null) {
       this.#net = { id: this.#handle as unknown as number };
       safetyNet.register(this, this.#net);

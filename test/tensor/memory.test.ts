@@ -112,6 +112,7 @@ test('tensors outside every scope are freed by GC when dropped without dispose()
 test('a disposed tensor whose handle was reused is not freed again by the GC safety net', async () => {
   const base = liveTensors();
   let first: ReturnType<typeof zeros> | null = zeros([1]);
+  await new Promise((resolve) => setImmediate(resolve)); // its safety-net entry is armed by now
   first.dispose();
   const second = ones([1]); // takes the slot the first one released
   first = null;
