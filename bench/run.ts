@@ -26,6 +26,7 @@ import { writeCifarBinary } from './cifar-binary.js';
 import { distributedBench, distributedRows } from './distributed.js';
 import { autoencoderBench } from './autoencoder.js';
 import { serveBench } from './serve.js';
+import { smallOpsBench } from './small-ops.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -46,24 +47,47 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 function peer(script: string, extra: string[]): Record<string, number> {
-  const out = execFileSync(PYTHON, [join(PEER_DIR, script), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync(PYTHON, [resolve(PEER_DIR, script), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]);
 }
 
-function perOp(): { add_us: number; conv2d_us: number } {
+function ourPerOp(): { add_us: number; conv2d_us: number } {
   return tidy(() => {
     const a = randn([4]);
     const x = randn([1, 8, 8, 8]);
     const w = randn([8, 8, 3, 3]);
+    // As bench/peer_op_overhead.py times PyTorch: 100 warm-up ops, then the median of 5 passes of n.
     const time = (fn: () => Tensor, n: number): number => {
       for (let i = 0; i < 100; i++) fn().dispose();
-      const t = performance.now();
-      for (let i = 0; i < n; i++) fn().dispose();
-      return ((performance.now() - t) * 1000) / n;
+      const passes: number[] = [];
+      for (let p = 0; p < 5; p++) {
+        const t = performance.now();
+        for (let i = 0; i < n; i++) fn().dispose();
+        passes.push(((performance.now() - t) * 1000) / n);
+      }
+      return median(passes);
     };
     return { add_us: time(() => a.add(a), 20000), conv2d_us: time(() => F.conv2d(x, w, null, { padding: 1 }), 5000) };
   });
+}
+
+/** Per-op cost, ours and PyTorch's from Python (bench/peer_op_overhead.py, same ops), alternated. */
+function perOp(): { add_us: number; conv2d_us: number; add_pytorch_us: number | null; conv2d_pytorch_us: number | null;
+  add_ratio_to_pytorch: number | null; conv2d_ratio_to_pytorch: number | null; rounds: { ours: number[]; pytorch: number[] | null }[] } {
+  const rounds: { ours: number[]; pytorch: number[] | null }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const o = ourPerOp();
+    const p = peerAvailable ? peer(resolve('bench', 'peer_op_overhead.py'), ['--time', String(threads)]) : null;
+    rounds.push({ ours: [o.add_us, o.conv2d_us], pytorch: p ? [p.add_us, p.conv2d_us] : null });
+    log(`  round ${r + 1}: add ${o.add_us.toFixed(2)} µs (pytorch ${p ? p.add_us.toFixed(2) : 'n/a'}), conv2d ${o.conv2d_us.toFixed(1)} µs (pytorch ${p ? p.conv2d_us.toFixed(1) : 'n/a'})`);
+  }
+  const col = (k: 0 | 1, side: 'ours' | 'pytorch'): number | null => (rounds[0][side] ? median(rounds.map((x) => x[side]![k])) : null);
+  const ratio = (k: 0 | 1): number | null => (rounds[0].pytorch ? median(rounds.map((x) => x.ours[k] / x.pytorch![k])) : null);
+  return {
+    add_us: col(0, 'ours')!, conv2d_us: col(1, 'ours')!, add_pytorch_us: col(0, 'pytorch'), conv2d_pytorch_us: col(1, 'pytorch'),
+    add_ratio_to_pytorch: ratio(0), conv2d_ratio_to_pytorch: ratio(1), rounds,
+  };
 }
 
 /** The seed's model: Keras MobileNetV2 α=0.5 (32×32) + global average pooling + softmax head. */
@@ -202,6 +226,8 @@ async function main(): Promise<void> {
   const distributed = await distributedBench({ train: trainSet, test: testSet, maxTrain: quick ? 5120 : undefined, peer: peerAvailable, log });
   log(`memory over ${quick ? 400 : 2000} training steps…`);
   const mem = memory();
+  log(`small custom-loss loop, ${quick ? '2,000' : '10,000'} steps…`);
+  const smallOps = smallOpsBench({ steps: quick ? 2000 : 10_000 });
   log('detector: scoring 32×32 JPEG files, loading the file…');
   const det = await detectorBench({ files: quick ? 2000 : 10_000, log });
   log('autoencoder training step (batch 128)…');
@@ -214,14 +240,14 @@ async function main(): Promise<void> {
   const serve = await serveBench({ requests: quick ? 500 : 2000, clients: 32, log });
   const results = {
     date: new Date().toISOString(), quick, threads, versions: { libtorch: torchVersion(), node: process.versions.node },
-    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: mem, score: det.score, detector: det.detector, autoencoder, streaming, serve,
+    per_op, train_step, inference, onnx, pipeline: pipe, epoch: ep, distributed, memory: { ...mem, ...smallOps }, score: det.score, detector: det.detector, autoencoder, streaming, serve,
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
   const f = (x: number | null, d = 1): string => (x === null ? 'n/a' : x.toFixed(d));
   process.stdout.write(`${formatTable([
-    { benchmark: 'add (4 floats), µs per op', ours: f(per_op.add_us, 2), pytorch: '', ratio: '', goal: '' },
-    { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: '', ratio: '', goal: '' },
+    { benchmark: 'add (4 floats), µs per op', ours: f(per_op.add_us, 2), pytorch: f(per_op.add_pytorch_us, 2), ratio: f(per_op.add_ratio_to_pytorch, 2), goal: '≤ 1.0' },
+    { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: f(per_op.conv2d_pytorch_us, 1), ratio: f(per_op.conv2d_ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'MobileNetV2-0.5 train step b128, ms', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_ms), ratio: f(train_step.ratio_to_pytorch, 2), goal: '≤ 0.9' },
     { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
     { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
@@ -238,6 +264,9 @@ async function main(): Promise<void> {
     { benchmark: 'serve: RSS after the run vs after warm-up, %', ours: f(serve.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: `RSS growth over ${mem.steps} steps, %`, ours: f(mem.rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
     { benchmark: 'live tensors after − before', ours: String(mem.live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
+    { benchmark: `small custom-loss loop (${smallOps.small_ops_per_step} ops/step), µs per step`, ours: f(smallOps.small_ops_us_per_step, 0), pytorch: '', ratio: '', goal: '' },
+    { benchmark: `  RSS growth over ${smallOps.small_ops_steps} steps, %`, ours: f(smallOps.small_ops_rss_growth_pct, 1), pytorch: '', ratio: '', goal: '< 10' },
+    { benchmark: '  live tensors after − before', ours: String(smallOps.small_ops_live_tensor_delta), pytorch: '', ratio: '', goal: '0' },
     { benchmark: 'autoencoder train step b128, img/s', ours: f(autoencoder.images_per_s, 0), pytorch: f(autoencoder.pytorch_images_per_s, 0), ratio: f(autoencoder.ratio_to_pytorch, 2), goal: '' },
     { benchmark: `  after ${autoencoder.late_after_steps} more steps, img/s`, ours: f(autoencoder.late_images_per_s, 0), pytorch: '', ratio: '', goal: '' },
   ])}\n\nWrote bench/results.json\n`);

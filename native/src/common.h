@@ -8,14 +8,47 @@
 
 namespace dm {
 
-// A JS-owned reference to a libtorch tensor. Freed explicitly (dispose) or, as a safety net,
-// when the JS wrapper is garbage collected.
-struct Handle {
-  at::Tensor tensor;
-  bool freed = false;
+// Tensors that JS holds live in a table of this JS thread; JS holds the slot number, a small
+// integer (a V8 Smi: no allocation, no GC finalizer). Freed explicitly (dispose, tidy) or, for
+// tensors outside every scope, by a FinalizationRegistry safety net on the JS side.
+struct TensorTable {
+  struct Slot {
+    at::Tensor tensor;
+    bool used = false;
+  };
+  std::vector<Slot> slots;
+  std::vector<int32_t> free_slots;
+  int64_t live = 0;
+
+  int32_t Add(at::Tensor t) {
+    int32_t id;
+    if (!free_slots.empty()) {
+      id = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      id = static_cast<int32_t>(slots.size());
+      slots.emplace_back();
+    }
+    slots[id].tensor = std::move(t);
+    slots[id].used = true;
+    live++;
+    return id;
+  }
+  // Whether id names a tensor that is still held.
+  bool Has(int32_t id) const { return id >= 0 && static_cast<size_t>(id) < slots.size() && slots[id].used; }
+  void Free(int32_t id) {
+    if (!Has(id)) return;
+    slots[id].used = false;
+    slots[id].tensor.reset();  // releases the storage now
+    free_slots.push_back(id);
+    live--;
+  }
 };
 
-extern std::atomic<int64_t> live_handles;
+// The table of the calling JS thread (each worker thread that loads the addon has its own).
+TensorTable& Tensors();
+// The tensor that the JS value v names; `what` describes v in the error when it names none.
+at::Tensor& TensorValue(napi_env env, napi_value v, const char* what, size_t index);
 
 // Thrown for bad arguments detected natively; becomes a JS TypeError-like Error.
 struct ArgError : std::runtime_error {
@@ -35,7 +68,6 @@ bool BoolArg(const Napi::CallbackInfo& info, size_t i);
 std::string StrArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i);
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i);
-bool IsTensorArg(const Napi::CallbackInfo& info, size_t i);
 at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i);
 at::Device DeviceArg(const Napi::CallbackInfo& info, size_t i);

@@ -118,11 +118,7 @@ static std::vector<double> Flattened(Group& g, const Napi::CallbackInfo& info, s
     std::vector<at::Tensor> ts;
     std::vector<at::Tensor> pieces;
     for (uint32_t k = 0; k < list.Length(); k++) {
-      Napi::Value e = list.Get(k);
-      if (!e.IsExternal()) throw ArgError("bucket " + std::to_string(b) + " element " + std::to_string(k) + " is not a tensor handle");
-      auto* h = e.As<Napi::External<Handle>>().Data();
-      if (h->freed) throw ArgError("bucket " + std::to_string(b) + " element " + std::to_string(k) + " was already disposed");
-      at::Tensor t = h->tensor;
+      at::Tensor t = TensorValue(info.Env(), list.Get(k), ("bucket " + std::to_string(b) + " element").c_str(), k);
       at::Tensor src = grads ? t.grad() : t;
       if (!src.defined()) src = at::zeros_like(t, at::MemoryFormat::Contiguous);
       if (!pieces.empty() && src.scalar_type() != pieces[0].scalar_type()) {

@@ -3,12 +3,11 @@
 
 namespace dm {
 
-// Second operand may be a tensor or a JS number/boolean.
-#define BINARY(name, fn)                                                         \
-  DM_FN(exports, name, {                                                         \
-    auto& a = TensorArg(info, 0);                                                \
-    return Wrap(env, IsTensorArg(info, 1) ? at::fn(a, TensorArg(info, 1)) : at::fn(a, ScalarArg(info, 1))); \
-  })
+// Two entries per binary op: `name` with a tensor second operand, `nameScalar` with a JS
+// number/boolean (handles are numbers too, so the caller says which it passes).
+#define BINARY(name, fn)                                                                              \
+  DM_FN(exports, name, { return Wrap(env, at::fn(TensorArg(info, 0), TensorArg(info, 1))); });        \
+  DM_FN(exports, name "Scalar", { return Wrap(env, at::fn(TensorArg(info, 0), ScalarArg(info, 1))); })
 #define UNARY(name, fn) DM_FN(exports, name, { return Wrap(env, at::fn(TensorArg(info, 0))); })
 #define UNARY_(name, fn) DM_FN(exports, name, { TensorArg(info, 0).fn(); return env.Undefined(); })
 
@@ -27,14 +26,20 @@ static bool HasArg(const Napi::CallbackInfo& info, size_t i) {
 
 void InitOpsMath(Napi::Env env, Napi::Object exports) {
   DM_FN(exports, "add", {
-    auto& a = TensorArg(info, 0);
     auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
-    return Wrap(env, IsTensorArg(info, 1) ? at::add(a, TensorArg(info, 1), alpha) : at::add(a, ScalarArg(info, 1), alpha));
+    return Wrap(env, at::add(TensorArg(info, 0), TensorArg(info, 1), alpha));
+  });
+  DM_FN(exports, "addScalar", {
+    auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
+    return Wrap(env, at::add(TensorArg(info, 0), ScalarArg(info, 1), alpha));
   });
   DM_FN(exports, "sub", {
-    auto& a = TensorArg(info, 0);
     auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
-    return Wrap(env, IsTensorArg(info, 1) ? at::sub(a, TensorArg(info, 1), alpha) : at::sub(a, ScalarArg(info, 1), alpha));
+    return Wrap(env, at::sub(TensorArg(info, 0), TensorArg(info, 1), alpha));
+  });
+  DM_FN(exports, "subScalar", {
+    auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
+    return Wrap(env, at::sub(TensorArg(info, 0), ScalarArg(info, 1), alpha));
   });
   BINARY("mul", mul);
   BINARY("div", div);
@@ -92,13 +97,16 @@ void InitOpsMath(Napi::Env env, Napi::Object exports) {
   UNARY_("zero_", zero_);
   DM_FN(exports, "add_", {
     auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
-    if (IsTensorArg(info, 1)) TensorArg(info, 0).add_(TensorArg(info, 1), alpha); else TensorArg(info, 0).add_(ScalarArg(info, 1), alpha);
+    TensorArg(info, 0).add_(TensorArg(info, 1), alpha);
     return env.Undefined();
   });
-  DM_FN(exports, "mul_", {
-    if (IsTensorArg(info, 1)) TensorArg(info, 0).mul_(TensorArg(info, 1)); else TensorArg(info, 0).mul_(ScalarArg(info, 1));
+  DM_FN(exports, "addScalar_", {
+    auto alpha = HasArg(info, 2) ? ScalarArg(info, 2) : at::Scalar(1);
+    TensorArg(info, 0).add_(ScalarArg(info, 1), alpha);
     return env.Undefined();
   });
+  DM_FN(exports, "mul_", { TensorArg(info, 0).mul_(TensorArg(info, 1)); return env.Undefined(); });
+  DM_FN(exports, "mulScalar_", { TensorArg(info, 0).mul_(ScalarArg(info, 1)); return env.Undefined(); });
 
   // Reductions: (t, dims | undefined for all, keepdim).
   DM_FN(exports, "sum", {

@@ -1,21 +1,32 @@
 // Neural-network ops: convolution, normalisation, pooling, activations, losses, distances.
 #include "common.h"
+#include <array>
 
 namespace dm {
 
 #define UNARY(name, expr) DM_FN(exports, name, { auto& x = TensorArg(info, 0); return Wrap(env, expr); })
 
+// Two integers (h, w), given as one number for both or as a list. A number is read without the
+// element look-ups of a list, which cost more than a small convolution's other overhead.
+static std::array<int64_t, 2> IntPairArg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t n;
+  if (napi_get_value_int64(info.Env(), info[i], &n) == napi_ok) return {n, n};
+  auto list = IntListArg(info, i);
+  if (list.size() != 2) throw ArgError("argument " + std::to_string(i) + " is not an integer or a pair of integers");
+  return {list[0], list[1]};
+}
+
 void InitOpsNn(Napi::Env env, Napi::Object exports) {
-  // conv2d(x, w, b?, stride, padding: int[] | 'same' | 'valid', dilation, groups)
+  // conv2d(x, w, b?, stride, padding: int | int[] | 'same' | 'valid', dilation, groups); int = both sides
   DM_FN(exports, "conv2d", {
     auto& x = TensorArg(info, 0);
     auto& w = TensorArg(info, 1);
     auto b = OptTensorArg(info, 2);
-    auto stride = IntListArg(info, 3);
-    auto dilation = IntListArg(info, 5);
+    auto stride = IntPairArg(info, 3);
+    auto dilation = IntPairArg(info, 5);
     int64_t groups = IntArg(info, 6);
     if (info[4].IsString()) return Wrap(env, at::conv2d(x, w, b, stride, StrArg(info, 4), dilation, groups));
-    return Wrap(env, at::conv2d(x, w, b, stride, IntListArg(info, 4), dilation, groups));
+    return Wrap(env, at::conv2d(x, w, b, stride, IntPairArg(info, 4), dilation, groups));
   });
   // convTranspose2d(x, w, b?, stride, padding, outputPadding, groups, dilation)
   DM_FN(exports, "convTranspose2d", {

@@ -19,11 +19,8 @@ void InitOpsShape(Napi::Env env, Napi::Object exports) {
   DM_FN(exports, "select", { return Wrap(env, TensorArg(info, 0).select(IntArg(info, 1), IntArg(info, 2))); });
   DM_FN(exports, "indexSelect", { return Wrap(env, at::index_select(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2))); });
   DM_FN(exports, "gather", { return Wrap(env, at::gather(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2))); });
-  DM_FN(exports, "scatter", {
-    auto& t = TensorArg(info, 0);
-    if (IsTensorArg(info, 3)) return Wrap(env, at::scatter(t, IntArg(info, 1), TensorArg(info, 2), TensorArg(info, 3)));
-    return Wrap(env, at::scatter(t, IntArg(info, 1), TensorArg(info, 2), ScalarArg(info, 3)));
-  });
+  DM_FN(exports, "scatter", { return Wrap(env, at::scatter(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2), TensorArg(info, 3))); });
+  DM_FN(exports, "scatterScalar", { return Wrap(env, at::scatter(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2), ScalarArg(info, 3))); });
   DM_FN(exports, "scatterAdd", { return Wrap(env, at::scatter_add(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2), TensorArg(info, 3))); });
   DM_FN(exports, "indexAdd", { return Wrap(env, at::index_add(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2), TensorArg(info, 3))); });
   DM_FN(exports, "maskedSelect", { return Wrap(env, at::masked_select(TensorArg(info, 0), TensorArg(info, 1))); });

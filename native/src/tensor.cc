@@ -5,17 +5,15 @@
 
 namespace dm {
 
-std::atomic<int64_t> live_handles{0};
-
-static void FinalizeHandle(Napi::Env, Handle* h) {
-  if (!h->freed) live_handles--;
-  delete h;
+TensorTable& Tensors() {
+  static thread_local TensorTable table;
+  return table;
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
-  auto* h = new Handle{std::move(t), false};
-  live_handles++;
-  return Napi::External<Handle>::New(env, h, FinalizeHandle);
+  napi_value v;
+  napi_create_int32(env, Tensors().Add(std::move(t)), &v);
+  return Napi::Value(env, v);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -24,16 +22,15 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
-static Handle* HandleArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal()) throw ArgError("argument " + std::to_string(i) + " is not a tensor handle");
-  auto* h = info[i].As<Napi::External<Handle>>().Data();
-  if (h->freed) throw ArgError("tensor was already disposed");
-  return h;
+at::Tensor& TensorValue(napi_env env, napi_value v, const char* what, size_t index) {
+  int32_t id;
+  if (v == nullptr || napi_get_value_int32(env, v, &id) != napi_ok) throw ArgError(std::string(what) + " " + std::to_string(index) + " is not a tensor handle");
+  auto& table = Tensors();
+  if (!table.Has(id)) throw ArgError(std::string(what) + " " + std::to_string(index) + " is a tensor that was already disposed");
+  return table.slots[id].tensor;
 }
 
-at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i) { return HandleArg(info, i)->tensor; }
-
-bool IsTensorArg(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].IsExternal(); }
+at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i) { return TensorValue(info.Env(), info[i], "argument", i); }
 
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return c10::nullopt;
@@ -46,11 +43,7 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i) 
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); k++) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsExternal()) throw ArgError("list element " + std::to_string(k) + " is not a tensor handle");
-    auto* h = v.As<Napi::External<Handle>>().Data();
-    if (h->freed) throw ArgError("list element " + std::to_string(k) + " was already disposed");
-    out.push_back(h->tensor);
+    out.push_back(TensorValue(info.Env(), arr.Get(k), "list element", k));
   }
   return out;
 }
@@ -229,17 +222,28 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
     auto fmt = StrArg(info, 1) == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     return Napi::Boolean::New(env, TensorArg(info, 0).is_contiguous(fmt));
   });
+  // free(id): releases the tensor now; an id that holds none is ignored (JS frees each id once).
   DM_FN(exports, "free", {
-    if (!info[0].IsExternal()) throw ArgError("not a tensor handle");
-    auto* h = info[0].As<Napi::External<Handle>>().Data();
-    if (!h->freed) {
-      h->freed = true;
-      h->tensor = at::Tensor();
-      live_handles--;
-    }
+    int32_t id;
+    if (napi_get_value_int32(env, info[0], &id) != napi_ok) throw ArgError("argument 0 is not a tensor handle");
+    Tensors().Free(id);
     return env.Undefined();
   });
-  DM_FN(exports, "liveCount", { return Napi::Number::New(env, static_cast<double>(live_handles.load())); });
+  // freeMany(ids: Int32Array, count): what a tidy scope disposes at its end, in one call.
+  DM_FN(exports, "freeMany", {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (!info[0].IsTypedArray() || napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
+      throw ArgError("argument 0 is not an Int32Array of tensor handles");
+    }
+    size_t count = std::min(length, static_cast<size_t>(IntArg(info, 1)));
+    auto& table = Tensors();
+    auto* ids = static_cast<const int32_t*>(data);
+    for (size_t k = 0; k < count; k++) table.Free(ids[k]);
+    return env.Undefined();
+  });
+  DM_FN(exports, "liveCount", { return Napi::Number::New(env, static_cast<double>(Tensors().live)); });
 
   // Creation. Trailing (dtype, device) arguments are optional; dtype defaults to float32.
   DM_FN(exports, "zeros", { return Wrap(env, at::zeros(IntListArg(info, 0), Opts(info, 1))); });

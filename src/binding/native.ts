@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TorchError } from '../errors.js';
 
-/** Opaque reference to a native libtorch tensor. */
-export type NativeHandle = { readonly __brand: 'NativeHandle' };
+/** Reference to a native libtorch tensor: its slot in the addon's tensor table (a small integer). */
+export type NativeHandle = number & { readonly __brand: 'NativeHandle' };
 /** Opaque reference to a native libtorch optimizer. */
 export type NativeOptimizer = { readonly __brand: 'NativeOptimizer' };
 /** Opaque reference to a c10d store and the process group made on it. */
@@ -17,7 +17,6 @@ type H = NativeHandle;
 type Num = number | undefined | null;
 type Dims = number | number[] | undefined | null;
 type Scalar = number | boolean;
-type Operand = H | number | boolean;
 
 /**
  * Every entry of the addon, listed once. NativeBinding below must have exactly these keys (checked
@@ -28,9 +27,11 @@ export const NATIVE_OPS = [
   // tensor.cc
   'fromData', 'toData', 'toDataAsync', 'item', 'shape', 'strides', 'dtype', 'device', 'isContiguous', 'free',
   'liveCount', 'zeros', 'ones', 'full', 'empty', 'arange', 'linspace', 'eye', 'rand', 'randn', 'randint',
-  'randperm', 'manualSeed', 'getRngState', 'setRngState',
-  // ops_math.cc
+  'randperm', 'manualSeed', 'getRngState', 'setRngState', 'freeMany',
+  // ops_math.cc (tensor and scalar forms: the scalar ones skip wrapping a number in a tensor)
   'add', 'sub', 'mul', 'div', 'pow', 'remainder', 'rsub', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maximum',
+  'addScalar', 'subScalar', 'mulScalar', 'divScalar', 'powScalar', 'remainderScalar', 'eqScalar', 'neScalar',
+  'ltScalar', 'leScalar', 'gtScalar', 'geScalar', 'addScalar_', 'mulScalar_',
   'minimum', 'atan2', 'logicalAnd', 'logicalOr', 'logicalXor', 'logicalNot', 'neg', 'abs', 'exp', 'log',
   'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sign', 'floor', 'ceil', 'round', 'cos', 'sin',
   'tan', 'acos', 'asin', 'atan', 'erf', 'isnan', 'isfinite', 'clamp', 'where', 'maskedFill', 'copy_',
@@ -39,7 +40,7 @@ export const NATIVE_OPS = [
   'linalgInv', 'linalgEigh', 'topk', 'sort', 'argsort',
   // ops_shape.cc
   'reshape', 'view', 'permute', 'transpose', 'contiguous', 'narrow', 'slice', 'select', 'indexSelect',
-  'gather', 'scatter', 'scatterAdd', 'indexAdd', 'maskedSelect', 'nonzero', 'cat', 'stack', 'split', 'chunk',
+  'gather', 'scatter', 'scatterScalar', 'scatterAdd', 'indexAdd', 'maskedSelect', 'nonzero', 'cat', 'stack', 'split', 'chunk',
   'expand', 'repeat', 'squeeze', 'unsqueeze', 'flatten', 'flip', 'roll', 'tril', 'triu', 'diag', 'clone',
   'cloneChannelsLast', 'toDtype', 'toDevice', 'oneHot', 'pad',
   // ops_nn.cc
@@ -77,6 +78,7 @@ export interface NativeBinding {
   device(t: H): string;
   isContiguous(t: H, format: string): boolean;
   free(t: H): void;
+  freeMany(ts: Int32Array, count: number): void;
   liveCount(): number;
   zeros(shape: number[], dtype?: string, device?: string): H;
   ones(shape: number[], dtype?: string, device?: string): H;
@@ -93,19 +95,31 @@ export interface NativeBinding {
   getRngState(): H;
   setRngState(state: H): void;
   // ops_math.cc
-  add(a: H, b: Operand, alpha?: number): H;
-  sub(a: H, b: Operand, alpha?: number): H;
-  mul(a: H, b: Operand): H;
-  div(a: H, b: Operand): H;
-  pow(a: H, b: Operand): H;
-  remainder(a: H, b: Operand): H;
+  add(a: H, b: H, alpha?: number): H;
+  addScalar(a: H, b: Scalar, alpha?: number): H;
+  sub(a: H, b: H, alpha?: number): H;
+  subScalar(a: H, b: Scalar, alpha?: number): H;
+  mul(a: H, b: H): H;
+  mulScalar(a: H, b: Scalar): H;
+  div(a: H, b: H): H;
+  divScalar(a: H, b: Scalar): H;
+  pow(a: H, b: H): H;
+  powScalar(a: H, b: Scalar): H;
+  remainder(a: H, b: H): H;
+  remainderScalar(a: H, b: Scalar): H;
   rsub(a: H, b: number): H;
-  eq(a: H, b: Operand): H;
-  ne(a: H, b: Operand): H;
-  lt(a: H, b: Operand): H;
-  le(a: H, b: Operand): H;
-  gt(a: H, b: Operand): H;
-  ge(a: H, b: Operand): H;
+  eq(a: H, b: H): H;
+  eqScalar(a: H, b: Scalar): H;
+  ne(a: H, b: H): H;
+  neScalar(a: H, b: Scalar): H;
+  lt(a: H, b: H): H;
+  ltScalar(a: H, b: Scalar): H;
+  le(a: H, b: H): H;
+  leScalar(a: H, b: Scalar): H;
+  gt(a: H, b: H): H;
+  gtScalar(a: H, b: Scalar): H;
+  ge(a: H, b: H): H;
+  geScalar(a: H, b: Scalar): H;
   maximum(a: H, b: H): H;
   minimum(a: H, b: H): H;
   atan2(a: H, b: H): H;
@@ -142,8 +156,10 @@ export interface NativeBinding {
   copy_(dst: H, src: H): void;
   fill_(t: H, value: Scalar): void;
   zero_(t: H): void;
-  add_(t: H, other: Operand, alpha?: number): void;
-  mul_(t: H, other: Operand): void;
+  add_(t: H, other: H, alpha?: number): void;
+  addScalar_(t: H, other: Scalar, alpha?: number): void;
+  mul_(t: H, other: H): void;
+  mulScalar_(t: H, other: Scalar): void;
   sum(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
   mean(t: H, dims: Dims, keepdim: boolean, dtype?: string): H;
   prod(t: H, dim: Num, keepdim: boolean): H;
@@ -184,7 +200,8 @@ export interface NativeBinding {
   select(t: H, dim: number, index: number): H;
   indexSelect(t: H, dim: number, index: H): H;
   gather(t: H, dim: number, index: H): H;
-  scatter(t: H, dim: number, index: H, src: H | Scalar): H;
+  scatter(t: H, dim: number, index: H, src: H): H;
+  scatterScalar(t: H, dim: number, index: H, src: Scalar): H;
   scatterAdd(t: H, dim: number, index: H, src: H): H;
   indexAdd(t: H, dim: number, index: H, src: H): H;
   maskedSelect(t: H, mask: H): H;
@@ -210,7 +227,7 @@ export interface NativeBinding {
   oneHot(t: H, numClasses: number): H;
   pad(t: H, pads: number[], value: number): H;
   // ops_nn.cc
-  conv2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[] | string, dilation: number[], groups: number): H;
+  conv2d(x: H, w: H, b: H | undefined, stride: number | number[], padding: number | number[] | string, dilation: number | number[], groups: number): H;
   convTranspose2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[], outputPadding: number[], groups: number, dilation: number[]): H;
   linear(x: H, w: H, b?: H): H;
   batchNorm(x: H, weight: H | undefined, bias: H | undefined, runningMean: H | undefined, runningVar: H | undefined,

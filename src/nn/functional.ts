@@ -24,21 +24,33 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/**
+ * A non-negative integer or a pair of them, as one number when both sides agree: native code
+ * reads a number without the element look-ups that cost as much as a small op's other overhead.
+ */
+function intOrPair(value: number | number[], what: string): number | number[] {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const p = pair(value, what);
+  return p[0] === p[1] ? p[0] : p;
+}
+
 /** 2-d convolution of x [N,C,H,W] with weight [O, C/groups, kH, kW]. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
-  checkRank(x, 4, 'conv2d');
-  checkRank(weight, 4, 'conv2d', 'weight');
-  const groups = checkInt(o.groups ?? 1, 'groups of conv2d', 1);
-  const inC = x.shape[1];
-  const w = weight.shape;
-  if (inC !== w[1] * groups) {
-    throw new TypeError(`conv2d: Expected input with ${w[1] * groups} channels (weight [${w.join(',')}], groups ${groups}) but received shape [${x.shape.join(',')}]`);
+  const xs = x.shapeRef;
+  const w = weight.shapeRef;
+  if (xs.length !== 4) checkRank(x, 4, 'conv2d');
+  if (w.length !== 4) checkRank(weight, 4, 'conv2d', 'weight');
+  const groups = o.groups === undefined ? 1 : checkInt(o.groups, 'groups of conv2d', 1);
+  if (xs[1] !== w[1] * groups) {
+    throw new TypeError(`conv2d: Expected input with ${w[1] * groups} channels (weight [${w.join(',')}], groups ${groups}) but received shape [${xs.join(',')}]`);
   }
   const padding = o.padding ?? 0;
-  const stride = pair(o.stride ?? 1, 'stride of conv2d');
-  if (padding === 'same' && stride.some((s) => s !== 1)) throw new TypeError(`conv2d: Expected stride 1 with padding 'same' but received [${stride.join(',')}]`);
-  const pad = typeof padding === 'string' ? padding : pair(padding, 'padding of conv2d');
-  return wrap(native.conv2d(x.handle, weight.handle, opt(bias), stride, pad, pair(o.dilation ?? 1, 'dilation of conv2d'), groups));
+  const stride = intOrPair(o.stride ?? 1, 'stride of conv2d');
+  if (padding === 'same' && stride !== 1 && (typeof stride === 'number' || stride.some((s) => s !== 1))) {
+    throw new TypeError(`conv2d: Expected stride 1 with padding 'same' but received ${describe(o.stride)}`);
+  }
+  const pad = typeof padding === 'string' ? padding : intOrPair(padding, 'padding of conv2d');
+  return wrap(native.conv2d(x.handle, weight.handle, opt(bias), stride, pad, intOrPair(o.dilation ?? 1, 'dilation of conv2d'), groups));
 }
 
 export interface ConvTranspose2dOptions {
@@ -59,8 +71,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
 
 /** x·Wᵀ + b with W [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  const inF = weight.shape[1];
-  if (x.shape.at(-1) !== inF) throw new TypeError(`linear: Expected input with last dim ${inF} (weight [${weight.shape.join(',')}]) but received shape [${x.shape.join(',')}]`);
+  const inF = weight.shapeRef[1];
+  if (x.shapeRef.at(-1) !== inF) throw new TypeError(`linear: Expected input with last dim ${inF} (weight [${weight.shape.join(',')}]) but received shape [${x.shape.join(',')}]`);
   return wrap(native.linear(x.handle, weight.handle, opt(bias)));
 }
 

@@ -2,16 +2,12 @@
 import { native, type NativeHandle } from '../binding/native.js';
 import { type DType, type TypedArray, checkDtype, viewAs } from './dtype.js';
 import { checkDim, checkDims, checkInt, checkNumber, checkShape, describe } from './checks.js';
-import { track } from './memory.js';
+import { type Scope, track } from './memory.js';
 import { checkDevice, type Device } from './device.js';
 
 export type Operand = Tensor | number | boolean;
 export type MemoryFormat = 'contiguous' | 'channels_last';
 export type Reduction = 'mean' | 'sum' | 'none';
-
-function h(x: Operand): NativeHandle | number | boolean {
-  return x instanceof Tensor ? x.handle : x;
-}
 
 function wrap(handle: NativeHandle): Tensor {
   return new Tensor(handle);
@@ -25,10 +21,34 @@ function shapeString(shape: number[]): string {
   return `[${shape.join(',')}]`;
 }
 
+/** The handle a GC safety-net entry frees; its id is -1 once the tensor released it itself. */
+type NetEntry = { id: number };
+
+// Frees tensors that left every tidy scope and were collected without dispose(). Tensors owned
+// by a scope need no entry (the scope frees them), so the hot path pays nothing for it.
+const safetyNet = new FinalizationRegistry<NetEntry>((entry) => {
+  if (entry.id >= 0) native.free(entry.id as unknown as NativeHandle);
+  entry.id = -1;
+});
+
+// Tensors outside every scope get their safety-net entries in batches: most are disposed right
+// away (`t.add(1).dispose()` at top level) and then need none. A batch is armed when it is full
+// or when the event loop next turns, which is also the earliest a finalizer could run.
+const unarmed: Tensor[] = [];
+let armScheduled = false;
+function armUnscoped(): void {
+  for (const t of unarmed) t.__armNet();
+  unarmed.length = 0;
+  armScheduled = false;
+}
+
 export class Tensor {
   /** Marks tensors for dispose()/tidy() collection. */
   readonly __tensor = true;
+  /** The tidy scope that will dispose this tensor, if any (see memory.ts). @internal */
+  __scope: Scope | null = null;
   #handle: NativeHandle | null;
+  #net: NetEntry | null = null;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
 
@@ -36,6 +56,35 @@ export class Tensor {
   constructor(handle: NativeHandle) {
     this.#handle = handle;
     track(this);
+  }
+
+  /** Called once the tensor is owned by no scope: from now on GC frees it if dispose() never does. @internal */
+  __unscoped(): void {
+    unarmed.push(this);
+    if (unarmed.length >= 1024) {
+      armUnscoped();
+    } else if (!armScheduled) {
+      armScheduled = true;
+      setImmediate(armUnscoped);
+    }
+  }
+
+  /** Registers the GC safety-net entry unless disposed meanwhile (see armUnscoped). @internal */
+  __armNet(): void {
+    if (this.#net === null && this.#handle !== null) {
+      this.#net = { id: this.#handle as unknown as number };
+      safetyNet.register(this, this.#net);
+    }
+  }
+
+  /** Marks the tensor disposed and returns the handle for its scope to free (null if already). @internal */
+  __release(): NativeHandle | null {
+    const handle = this.#handle;
+    if (handle !== null) {
+      this.#handle = null;
+      if (this.#net !== null) this.#net.id = -1;
+    }
+    return handle;
   }
 
   /** The native handle; throws if the tensor was disposed. */
@@ -56,9 +105,10 @@ export class Tensor {
    */
   replaceWith_(other: Tensor): this {
     const next = other.handle;
-    other.#handle = null;
+    other.__release();
     this.dispose();
     this.#handle = next;
+    if (this.#net !== null) this.#net.id = next as unknown as number;
     this.#shape = undefined;
     this.#dtype = undefined;
     return this;
@@ -66,15 +116,17 @@ export class Tensor {
 
   /** Releases the native memory now. Safe to call more than once. */
   dispose(): void {
-    if (this.#handle !== null) {
-      native.free(this.#handle);
-      this.#handle = null;
-    }
+    const handle = this.__release();
+    if (handle !== null) native.free(handle);
   }
 
   // ---- metadata ----
   get shape(): number[] {
     return (this.#shape ??= native.shape(this.handle)).slice();
+  }
+  /** The cached shape itself, not a copy: for the library's own argument checks, never to be changed. @internal */
+  get shapeRef(): readonly number[] {
+    return (this.#shape ??= native.shape(this.handle));
   }
   get ndim(): number {
     return (this.#shape ??= native.shape(this.handle)).length;
@@ -164,14 +216,14 @@ export class Tensor {
   }
 
   // ---- elementwise arithmetic (broadcasting) ----
-  add(other: Operand, alpha?: number): Tensor { return wrap(native.add(this.handle, h(other), alpha)); }
-  sub(other: Operand, alpha?: number): Tensor { return wrap(native.sub(this.handle, h(other), alpha)); }
+  add(other: Operand, alpha?: number): Tensor { return wrap(other instanceof Tensor ? native.add(this.handle, other.handle, alpha) : native.addScalar(this.handle, other, alpha)); }
+  sub(other: Operand, alpha?: number): Tensor { return wrap(other instanceof Tensor ? native.sub(this.handle, other.handle, alpha) : native.subScalar(this.handle, other, alpha)); }
   /** other − this, for a scalar other. */
   rsub(other: number): Tensor { return wrap(native.rsub(this.handle, other)); }
-  mul(other: Operand): Tensor { return wrap(native.mul(this.handle, h(other))); }
-  div(other: Operand): Tensor { return wrap(native.div(this.handle, h(other))); }
-  pow(exponent: Operand): Tensor { return wrap(native.pow(this.handle, h(exponent))); }
-  remainder(other: Operand): Tensor { return wrap(native.remainder(this.handle, h(other))); }
+  mul(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.mul(this.handle, other.handle) : native.mulScalar(this.handle, other)); }
+  div(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.div(this.handle, other.handle) : native.divScalar(this.handle, other)); }
+  pow(exponent: Operand): Tensor { return wrap(exponent instanceof Tensor ? native.pow(this.handle, exponent.handle) : native.powScalar(this.handle, exponent)); }
+  remainder(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.remainder(this.handle, other.handle) : native.remainderScalar(this.handle, other)); }
   maximum(other: Tensor): Tensor { return wrap(native.maximum(this.handle, other.handle)); }
   minimum(other: Tensor): Tensor { return wrap(native.minimum(this.handle, other.handle)); }
   atan2(other: Tensor): Tensor { return wrap(native.atan2(this.handle, other.handle)); }
@@ -206,12 +258,12 @@ export class Tensor {
   clampMax(max: number): Tensor { return this.clamp(undefined, max); }
 
   // ---- comparison and logic (results are bool tensors) ----
-  eq(other: Operand): Tensor { return wrap(native.eq(this.handle, h(other))); }
-  ne(other: Operand): Tensor { return wrap(native.ne(this.handle, h(other))); }
-  lt(other: Operand): Tensor { return wrap(native.lt(this.handle, h(other))); }
-  le(other: Operand): Tensor { return wrap(native.le(this.handle, h(other))); }
-  gt(other: Operand): Tensor { return wrap(native.gt(this.handle, h(other))); }
-  ge(other: Operand): Tensor { return wrap(native.ge(this.handle, h(other))); }
+  eq(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.eq(this.handle, other.handle) : native.eqScalar(this.handle, other)); }
+  ne(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.ne(this.handle, other.handle) : native.neScalar(this.handle, other)); }
+  lt(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.lt(this.handle, other.handle) : native.ltScalar(this.handle, other)); }
+  le(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.le(this.handle, other.handle) : native.leScalar(this.handle, other)); }
+  gt(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.gt(this.handle, other.handle) : native.gtScalar(this.handle, other)); }
+  ge(other: Operand): Tensor { return wrap(other instanceof Tensor ? native.ge(this.handle, other.handle) : native.geScalar(this.handle, other)); }
   logicalAnd(other: Tensor): Tensor { return wrap(native.logicalAnd(this.handle, other.handle)); }
   logicalOr(other: Tensor): Tensor { return wrap(native.logicalOr(this.handle, other.handle)); }
   logicalXor(other: Tensor): Tensor { return wrap(native.logicalXor(this.handle, other.handle)); }
@@ -223,8 +275,8 @@ export class Tensor {
   copy_(src: Tensor): this { native.copy_(this.handle, src.handle); return this; }
   fill_(value: number | boolean): this { native.fill_(this.handle, value); return this; }
   zero_(): this { native.zero_(this.handle); return this; }
-  add_(other: Operand, alpha?: number): this { native.add_(this.handle, h(other), alpha); return this; }
-  mul_(other: Operand): this { native.mul_(this.handle, h(other)); return this; }
+  add_(other: Operand, alpha?: number): this { if (other instanceof Tensor) native.add_(this.handle, other.handle, alpha); else native.addScalar_(this.handle, other, alpha); return this; }
+  mul_(other: Operand): this { if (other instanceof Tensor) native.mul_(this.handle, other.handle); else native.mulScalar_(this.handle, other); return this; }
 
   // ---- reductions ----
   sum(dims?: number | number[], keepdim = false): Tensor {
@@ -355,7 +407,8 @@ export class Tensor {
     return wrap(native.gather(this.handle, checkDim(dim, this.ndim, 'gather'), index.handle));
   }
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
-    return wrap(native.scatter(this.handle, checkDim(dim, this.ndim, 'scatter'), index.handle, src instanceof Tensor ? src.handle : src));
+    const d = checkDim(dim, this.ndim, 'scatter');
+    return wrap(src instanceof Tensor ? native.scatter(this.handle, d, index.handle, src.handle) : native.scatterScalar(this.handle, d, index.handle, src));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return wrap(native.scatterAdd(this.handle, checkDim(dim, this.ndim, 'scatterAdd'), index.handle, src.handle));

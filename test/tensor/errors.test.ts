@@ -20,7 +20,7 @@ test('native failures are TorchErrors that name the op', () => tidy(() => {
     return true;
   });
   assert.throws(() => zeros([2]).backward(), /backward: tensor does not require grad/);
-  assert.throws(() => native.add(zeros([2]).handle, 'x' as never), /add: argument 1 is not a number/);
+  assert.throws(() => native.addScalar(zeros([2]).handle, 'x' as never), /addScalar: argument 1 is not a number/);
   assert.throws(() => native.relu({} as never), /relu: argument 0 is not a tensor handle/);
 }));
 

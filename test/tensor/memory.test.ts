@@ -1,7 +1,9 @@
 // Explicit memory: tidy, keep, dispose, the live count, and a long training loop that must not leak.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, dispose, F, keep, liveTensors, manualSeed, randint, randn, tensor, tidy, zeros } from '../../src/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Adam, dispose, F, keep, liveTensors, manualSeed, ones, randint, randn, tensor, tidy, zeros } from '../../src/index.js';
 
 test('tidy disposes what it made, keeps what it returns and what was kept', () => {
   const base = liveTensors();
@@ -82,5 +84,73 @@ test('a 1,000-step training loop returns the live count to baseline and keeps RS
   assert.ok(last < first, `loss fell from ${first} to ${last}`);
   opt.dispose();
   dispose([params, x, y]);
+  assert.equal(liveTensors(), base);
+});
+
+// Runs a full GC and lets FinalizationRegistry callbacks (posted as tasks) run, until cond holds.
+async function collectGarbageUntil(cond: () => boolean): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 50 && !cond(); i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('tensors outside every scope are freed by GC when dropped without dispose()', async () => {
+  const base = liveTensors();
+  (() => {
+    for (let i = 0; i < 50; i++) zeros([4]).add(1); // made outside any tidy
+    keep(tidy(() => zeros([2]).add(1))); // kept: leaves its scope
+    tidy(() => zeros([3]).mul(2)); // returned from the outermost tidy
+  })();
+  assert.ok(liveTensors() > base);
+  await collectGarbageUntil(() => liveTensors() === base);
+  assert.equal(liveTensors(), base);
+});
+
+test('a disposed tensor whose handle was reused is not freed again by the GC safety net', async () => {
+  const base = liveTensors();
+  let first: ReturnType<typeof zeros> | null = zeros([1]);
+  await new Promise((resolve) => setImmediate(resolve)); // its safety-net entry is armed by now
+  first.dispose();
+  const second = ones([1]); // takes the slot the first one released
+  first = null;
+  void first;
+  await collectGarbageUntil(() => false);
+  assert.equal(liveTensors(), base + 1);
+  assert.equal(second.item(), 1);
+  second.dispose();
+  assert.equal(liveTensors(), base);
+});
+
+test('a long loop that disposes as it goes inside one tidy keeps the count exact', () => {
+  const base = liveTensors();
+  const a = ones([3]);
+  tidy(() => {
+    let acc = a.clone();
+    for (let i = 0; i < 5000; i++) {
+      const next = acc.add(a);
+      acc.dispose();
+      acc = next;
+      if (i % 1000 === 0) assert.equal(liveTensors(), base + 2);
+    }
+    assert.deepEqual(acc.toNumbers(), [5001, 5001, 5001]);
+  });
+  assert.equal(liveTensors(), base + 1);
+  a.dispose();
+});
+
+test('replaceWith_ moves the handle: the consumed tensor is disposed, the count is unchanged', () => {
+  const base = liveTensors();
+  const target = keep(tidy(() => zeros([2])));
+  tidy(() => {
+    const source = ones([2]).mul(3);
+    target.replaceWith_(source);
+    assert.ok(source.isDisposed);
+  });
+  assert.deepEqual(target.toNumbers(), [3, 3]);
+  assert.equal(liveTensors(), base + 1);
+  target.dispose();
   assert.equal(liveTensors(), base);
 });
