@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dm {

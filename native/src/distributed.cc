@@ -122,7 +122,8 @@ static std::vector<double> Flattened(Group& g, const Napi::CallbackInfo& info, s
       at::Tensor src = grads ? t.grad() : t;
       if (!src.defined()) src = at::zeros_like(t, at::MemoryFormat::Contiguous);
       if (!pieces.empty() && src.scalar_type() != pieces[0].scalar_type()) {
-        throw ArgError("bucket " + std::to_string(b) + " mixes dtypes " + DtypeName(pieces[0].scalar_type()) + " and " + DtypeName(src.scalar_type()));
+        throw ArgError("bucket " + std::to_string(b) + " mixes dtypes " + DtypeName(pieces[0].scalar_type()) + " and " +
+                       DtypeName(src.scalar_type()));
       }
       ts.push_back(t);
       pieces.push_back(src.reshape({-1}));
@@ -201,7 +202,8 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
     g->rank = static_cast<int>(Int(o, "rank", -1));
     g->size = static_cast<int>(Int(o, "worldSize", -1));
     g->timeout = Ms(Int(o, "timeoutMs", 60000));
-    if (g->size < 1 || g->rank < 0 || g->rank >= g->size) throw ArgError("rank " + std::to_string(g->rank) + " is outside a world of size " + std::to_string(g->size));
+    if (g->size < 1 || g->rank < 0 || g->rank >= g->size)
+      throw ArgError("rank " + std::to_string(g->rank) + " is outside a world of size " + std::to_string(g->size));
     std::string kind = Str(o, "store", "tcp");
     if (kind == "file") {
       std::string path = Str(o, "path");
@@ -356,7 +358,8 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
     auto& pg = PgArg(info, 0);
     c10d::BroadcastOptions opts;
     opts.rootRank = IntArg(info, 2);
-    if (opts.rootRank < 0 || opts.rootRank >= g.size) throw ArgError("root " + std::to_string(opts.rootRank) + " is outside a world of size " + std::to_string(g.size));
+    if (opts.rootRank < 0 || opts.rootRank >= g.size)
+      throw ArgError("root " + std::to_string(opts.rootRank) + " is outside a world of size " + std::to_string(g.size));
     Flattened(g, info, 1, false, {}, false, [&](at::Tensor& f) {
       std::vector<at::Tensor> v{f};
       return pg.broadcast(v, opts);

@@ -106,7 +106,7 @@ function close(scope: Scope, result: unknown): void {
   for (let i = 0; i < items.length; i++) {
     const t = items[i];
     if (t.__scope !== scope) continue; // kept, or already moved
-    if (t === single || (returned !== null && returned.has(t))) {
+    if (t === single || returned?.has(t)) {
       t.__scope = outer;
       if (outer === null) t.__unscoped();
       else outer.items.push(t);
