@@ -16,7 +16,7 @@ export interface SmallOpsResult {
 
 /**
  * A linear embedding of 32 random 16-d points trained with a hand-written contrastive loss
- * (pairwise cosine similarities, positive/negative masks, margins, log-sum-exp): ~30 tensor ops
+ * (pairwise cosine similarities, positive/negative masks, margins, log-sum-exp): 26 tensor ops
  * on tensors of at most 32×32 elements, so the per-op overhead dominates.
  */
 export function smallOpsBench(o: { steps: number }): SmallOpsResult {
