@@ -74,3 +74,14 @@ export function gradcheck(f: (x: Tensor) => Tensor, x0: Tensor, opts: { eps?: nu
   })));
   assertClose(analytic, Array.from(numeric), { atol: opts.atol ?? 1e-6, rtol: opts.rtol ?? 1e-5, what: opts.what ?? 'gradient' });
 }
+
+/** Runs fn with stderr (progress bars, warnings) silenced; stdout stays, the test reporter writes there. */
+export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const err = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await fn();
+  } finally {
+    process.stderr.write = err;
+  }
+}

@@ -14,7 +14,7 @@ import { liveTensors } from '../../src/index.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { SoftmaxHead } from '../../src/losses/softmax-head.js';
 import { RotationHead } from '../../src/losses/rotation-head.js';
-import { repoRoot } from '../helpers.js';
+import { repoRoot, quietly } from '../helpers.js';
 import { FOUR_COLOURS, writeColourFolder } from './synthetic-folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dm-anomaly-quality-'));
@@ -22,17 +22,6 @@ const dataDir = join(root, 'data');
 const cacheDir = join(root, 'cache');
 const dataReady = writeColourFolder(dataDir, { train: 24, test: 8 }, FOUR_COLOURS, 5);
 const common = ['--data', dataDir, '--cache-dir', cacheDir, '--threads', '1', '--backbone', 'convnet', '--epochs', '1', '--batch-size', '12', '--lr', '0.003'];
-
-/** Runs the command with its progress output silenced (stdout stays: the test reporter writes there). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = err;
-  }
-}
 
 const SCORES = ['knn', 'max-logit', 'normal-logit', 'rotation', 'mahalanobis-depths', 'fusion'];
 

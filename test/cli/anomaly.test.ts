@@ -13,7 +13,7 @@ import { anomalyCommand, type AnomalyResults } from '../../src/cli/anomaly.js';
 import { UsageError } from '../../src/cli/args.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { liveTensors } from '../../src/index.js';
-import { repoRoot } from '../helpers.js';
+import { repoRoot, quietly } from '../helpers.js';
 import { FOUR_COLOURS, writeColourFolder } from './synthetic-folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dm-anomaly-'));
@@ -22,17 +22,6 @@ const cacheDir = join(root, 'cache');
 const dataReady = writeColourFolder(dataDir, { train: 24, test: 8 }, FOUR_COLOURS, 3);
 // One libtorch thread: on a busy 2-core machine, two OpenMP threads spin at barriers and run ~10× slower.
 const common = ['--data', dataDir, '--cache-dir', cacheDir, '--threads', '1', '--backbone', 'convnet', '--epochs', '2', '--batch-size', '12', '--lr', '0.003'];
-
-/** Runs the command with its progress output silenced (stdout stays: the test reporter writes there). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = err;
-  }
-}
 
 test('anomaly writes anomaly.json (valid), roc/scores/embedding charts, report.html and checkpoints; never trains on the anomaly class', async () => {
   await dataReady;

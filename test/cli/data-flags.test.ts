@@ -16,6 +16,7 @@ import { loadDataset } from '../../src/data/load-dataset.js';
 import { channelStatistics } from '../../src/data/normalization.js';
 import { loadSafetensors } from '../../src/serialize/safetensors.js';
 import { dispose, liveTensors } from '../../src/index.js';
+import { quietly } from '../helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dm-data-flags-'));
 const dataDir = join(root, 'shapes');
@@ -31,17 +32,6 @@ async function writeGreyTree(): Promise<void> {
       const image = sharp(px, { raw: { ...size, channels: 1 } });
       await (i % 3 ? image.png() : image.jpeg()).toFile(join(dataDir, name, `${i}.${i % 3 ? 'png' : 'jpg'}`));
     }
-  }
-}
-
-/** Progress output silenced; stdout stays (the test reporter writes there). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = err;
   }
 }
 

@@ -18,7 +18,7 @@ import { AnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { createHead } from '../../src/losses/registry.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { repoRoot } from '../helpers.js';
+import { repoRoot, quietly } from '../helpers.js';
 import { writeTar } from '../data/fixtures.js';
 import { writeColourFolder } from './synthetic-folder.js';
 
@@ -35,17 +35,6 @@ const dataReady = (async () => {
   mkdirSync(join(oneClass, 'test', 'crack'), { recursive: true });
   for (const f of readdirSync(join(root, 'crack-src', 'test', 'crack'))) copyFileSync(join(root, 'crack-src', 'test', 'crack', f), join(oneClass, 'test', 'crack', f));
 })();
-
-/** Runs the command with its progress output silenced (stdout stays: the test reporter writes there). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = err;
-  }
-}
 
 let detectorPath = '';
 

@@ -16,6 +16,7 @@ import { TorchvisionResNet } from '../../src/models/torchvision-resnet.js';
 import { IMAGENET_NORMALIZATION } from '../../src/weights/normalization.js';
 import { dispose, liveTensors, manualSeed, noGrad, rand, tidy, type Tensor } from '../../src/index.js';
 import { FOUR_COLOURS, writeColourFolder } from './synthetic-folder.js';
+import { quietly } from '../helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dm-pretrained-cli-'));
 const dataDir = join(root, 'data');
@@ -39,17 +40,6 @@ before(async () => {
 });
 
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs a command with its progress output silenced (stdout stays: the test reporter writes there). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = err;
-  }
-}
 
 /** The backbone tensors of a checkpoint's model, keyed as in the weights file. */
 function backboneOf(ckpt: string): Record<string, Tensor> {

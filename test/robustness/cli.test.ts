@@ -15,6 +15,7 @@ import { createHead } from '../../src/losses/registry.js';
 import { loadCifar10 } from '../../src/data/cifar10.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import { manualSeed, profile, randn, tidy } from '../../src/index.js';
+import { quietly } from '../helpers.js';
 
 const root = tempDir('cli');
 const data = join(root, 'data');
@@ -23,16 +24,6 @@ const ready = writeSyntheticFolder(data, { train: 12, test: 4 }, 12);
 // Generated in the background; a filtered run may end first (then the folder is gone): not an unhandled error.
 ready.catch(() => {});
 const common = ['--data', data, '--cache-dir', cache, '--backbone', 'convnet', '--epochs', '1', '--batch-size', '8'];
-
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const write = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 const usage = (pattern: RegExp) => (e: Error) => e instanceof UsageError && pattern.test(e.message);
 
