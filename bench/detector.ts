@@ -7,28 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { manualSeed, setNumThreads } from '../src/index.js';
-import { createEmbeddingNet, type BackboneSpec } from '../src/models/registry.js';
-import { createHead } from '../src/losses/registry.js';
-import { fitDetector } from '../src/anomaly/fit-detector.js';
+import { setNumThreads } from '../src/index.js';
 import { AnomalyDetector } from '../src/anomaly/anomaly-detector.js';
+import { fitNoiseDetector, noiseImages } from './noise-detector.js';
 import { scoreImageFiles } from '../src/anomaly/score-files.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../src/data/cifar10-constants.js';
-import type { ImageDataset } from '../src/data/dataset.js';
 
 export interface DetectorBench {
   score: { images_per_s: number; files: number; seconds: number };
   detector: { load_ms: number; file_mb: number; normals: number };
 }
 
-function noiseImages(n: number, seed: number): ImageDataset {
-  const images = new Uint8Array(n * 3072);
-  let s = seed;
-  for (let i = 0; i < images.length; i++) images[i] = (s = (s * 1664525 + 1013904223) >>> 0) >>> 24;
-  return { images, labels: new Int32Array(n), height: 32, width: 32, channels: 3, classes: ['normal', 'other'] };
-}
-
-/** The seed's model (MobileNetV2 α 0.5, untrained: speed does not depend on the weights) with a kNN detector over `normals` images. */
+/** Scoring speed of a saved detector on JPEG files, and its load time (detector: ./noise-detector.ts). */
 export async function detectorBench(o: { files?: number; normals?: number; log?: (s: string) => void } = {}): Promise<DetectorBench> {
   const files = o.files ?? 10_000;
   const normals = o.normals ?? 5000;
@@ -44,16 +33,7 @@ export async function detectorBench(o: { files?: number; normals?: number; log?:
       writeFileSync(join(folder, `${String(i).padStart(6, '0')}.jpg`), await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
     }
     log(`detector bench: fitting a kNN detector on ${normals} images…`);
-    manualSeed(0);
-    const spec: BackboneSpec = { name: 'mobilenetv2', alpha: 0.5, inputSize: 32 };
-    const model = createEmbeddingNet(spec);
-    const head = createHead('softmax', { embeddingDim: model.embeddingDim, numClasses: 2 });
-    const detector = fitDetector({
-      method: { kind: 'embedding', model, backbone: spec, head, scorer: 'knn' }, normal: noiseImages(normals, 1), validation: noiseImages(200, 2),
-      normalization: { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD }, storeImages: false,
-    });
-    model.dispose();
-    head.dispose();
+    const detector = fitNoiseDetector(normals);
     const path = join(dir, 'detector.dmdet');
     await detector.save(path);
     const bytes = detector.encode().length;

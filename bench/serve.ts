@@ -11,14 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { getNumThreads, manualSeed, setNumThreads } from '../src/index.js';
-import { createEmbeddingNet, type BackboneSpec } from '../src/models/registry.js';
-import { createHead } from '../src/losses/registry.js';
-import { fitDetector } from '../src/anomaly/fit-detector.js';
+import { getNumThreads, setNumThreads } from '../src/index.js';
 import { AnomalyDetector } from '../src/anomaly/anomaly-detector.js';
+import { fitNoiseDetector, noiseImages } from './noise-detector.js';
 import { scoreImageFiles } from '../src/anomaly/score-files.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../src/data/cifar10-constants.js';
-import type { ImageDataset } from '../src/data/dataset.js';
 
 export interface ServeBench {
   requests: number;
@@ -37,13 +33,6 @@ export interface ServeBench {
 }
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-function noiseImages(n: number, seed: number): ImageDataset {
-  const images = new Uint8Array(n * 3072);
-  let s = seed;
-  for (let i = 0; i < images.length; i++) images[i] = (s = (s * 1664525 + 1013904223) >>> 0) >>> 24;
-  return { images, labels: new Int32Array(n), height: 32, width: 32, channels: 3, classes: ['normal', 'other'] };
-}
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
@@ -114,16 +103,7 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
     for (let i = 0; i < requests; i++) writeFileSync(join(folder, `${String(i).padStart(6, '0')}.jpg`), jpegs[i % distinct]);
 
     log(`serve bench: fitting a kNN detector on ${normals} images…`);
-    manualSeed(0);
-    const spec: BackboneSpec = { name: 'mobilenetv2', alpha: 0.5, inputSize: 32 };
-    const model = createEmbeddingNet(spec);
-    const head = createHead('softmax', { embeddingDim: model.embeddingDim, numClasses: 2 });
-    const fitted = fitDetector({
-      method: { kind: 'embedding', model, backbone: spec, head, scorer: 'knn' }, normal: noiseImages(normals, 1), validation: noiseImages(200, 2),
-      normalization: { kind: 'standard', mean: CIFAR10_MEAN, std: CIFAR10_STD }, storeImages: false,
-    });
-    model.dispose();
-    head.dispose();
+    const fitted = fitNoiseDetector(normals);
     const path = join(dir, 'detector.dmdet');
     await fitted.save(path);
     fitted.dispose();
