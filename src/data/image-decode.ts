@@ -64,7 +64,9 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
     return { pixels, height: info.height, width: info.width, channels: info.channels };
   } catch (error) {
     if (/pixel limit/i.test((error as Error).message)) await refuseOversized(data, file, maxPixels, error);
-    throw new DataFileError(file, `cannot decode image (${(error as Error).message})`, { cause: error });
+    // libvips may append several lines (and, decoding on its thread pool, another image's warning): keep one line.
+    const reason = (error as Error).message.trim().split(/\s*\n\s*/)[0];
+    throw new DataFileError(file, `cannot decode image (${reason})`, { cause: error });
   }
 }
 

@@ -92,6 +92,7 @@ test('score: files, a folder with a non-image and a corrupt JPEG, and a tar arch
   assert.deepEqual(r.results.map((x) => x.verdict === 'error'), [false, false, true, true, false, false, true]);
   assert.equal(r.n_failed, 3);
   assert.match(r.results[2].error!, /c-notes\.txt: cannot decode image/);
+  assert.ok(r.results.every((x) => !x.error?.includes('\n')), 'decode errors are one line (a table row, a CSV record)');
   assert.match(r.results[6].error!, /cannot read/);
   // Same image, same score, whether from the folder or the archive; the threshold decides the verdict.
   assert.ok(Math.abs(r.results[0].score! - r.results[4].score!) < 1e-6);
