@@ -14,9 +14,9 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { createHead } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
-import { createScorer } from '../eval/scorers/registry.js';
+import { RotationHead } from '../losses/rotation-head.js';
 import { KnnScorer } from '../eval/scorers/knn-scorer.js';
-import type { AnomalyScorer } from '../eval/scorers/scorer.js';
+import { ImageScorer, type ImageScoreSpec } from './image-scorer.js';
 import { checkMetric, knnSearch, type KnnMetric } from '../eval/knn.js';
 import { imagesToTensor, type UInt8Images } from '../train/batch-tensors.js';
 import { ranges } from '../train/evaluate.js';
@@ -35,11 +35,23 @@ export type DetectorMethod =
   | {
     kind: 'embedding';
     backbone: BackboneSpec;
-    /** head.config(): createHead(head.name, head) rebuilds it. */
-    head: Record<string, unknown> & { name: string };
-    scorer: { name: string; options: Record<string, unknown> };
+    /** head.config(): createHead(head.name, head) rebuilds it; the one-class rotation model's head is its RotationHead. */
+    head: HeadConfig;
+    /** The auxiliary rotation head's config, when the score reads it. */
+    rotation_head?: HeadConfig | null;
+    /** The score: a registry scorer, 'rotation', 'mahalanobis-depths' or 'fusion', with its test-time augmentation. */
+    scorer: ImageScoreSpec;
   }
   | { kind: 'autoencoder'; autoencoder: { inChannels: number; widths: [number, number, number] } };
+
+export type HeadConfig = Record<string, unknown> & { name: string };
+
+/** A head from its config(): the registry's heads, and the rotation head. */
+export function rebuildHead(config: HeadConfig): Head {
+  const { name, ...cfg } = config;
+  if (name === 'rotation') return new RotationHead(cfg as { embeddingDim: number });
+  return createHead(name, cfg as { embeddingDim: number; numClasses: number });
+}
 
 export interface DetectorValidation {
   /** Held-out normal images the threshold was chosen on. */
@@ -99,7 +111,9 @@ export interface DetectorParts {
   manifest: DetectorManifest;
   net: EmbeddingNet | ConvAutoencoder;
   head: Head | null;
-  scorer: AnomalyScorer | null;
+  /** The auxiliary rotation head the score reads, or null. */
+  rotationHead?: RotationHead | null;
+  scorer: ImageScorer | null;
   /** [N,D] float32 features of the normal training images. */
   normalEmbeddings: Tensor;
   /** [N,H,W,C] uint8 normal training images, or null. */
@@ -121,7 +135,8 @@ export class AnomalyDetector {
   readonly manifest: DetectorManifest;
   readonly #net: EmbeddingNet | ConvAutoencoder;
   readonly #head: Head | null;
-  readonly #scorer: AnomalyScorer | null;
+  readonly #rotationHead: RotationHead | null;
+  readonly #scorer: ImageScorer | null;
   readonly #normal: Tensor;
   readonly #images: Tensor | null;
   readonly #device: Device;
@@ -134,6 +149,7 @@ export class AnomalyDetector {
     this.manifest = parts.manifest;
     this.#net = parts.net;
     this.#head = parts.head;
+    this.#rotationHead = parts.rotationHead ?? null;
     this.#scorer = parts.scorer;
     this.#normal = keep(parts.normalEmbeddings);
     this.#images = parts.normalImages ? keep(parts.normalImages) : null;
@@ -150,7 +166,7 @@ export class AnomalyDetector {
   }
 
   #modules(): Module[] {
-    return this.#head ? [this.#net, this.#head] : [this.#net];
+    return [this.#net, ...(this.#head ? [this.#head] : []), ...(this.#rotationHead ? [this.#rotationHead] : [])];
   }
 
   #check(): void {
@@ -162,8 +178,8 @@ export class AnomalyDetector {
     if (this.#net instanceof ConvAutoencoder) {
       return { scores: this.#net.reconstructionError(x), features: this.#net.encode(x).flatten(1) };
     }
-    const features = this.#net.forward(x);
-    return { scores: this.#scorer!.score(features), features };
+    const features = this.#scorer!.features(x);
+    return { scores: this.#scorer!.score(x, features), features };
   }
 
   #checkImages(images: UInt8Images): void {
@@ -189,9 +205,10 @@ export class AnomalyDetector {
       for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
         const { scores, distances, indices } = tidy(() => {
           const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
-          if (k > 0 && this.#scorer instanceof KnnScorer && this.#scorer.metric === metric && !(this.#net instanceof ConvAutoencoder)) {
+          const plain = this.#scorer?.plainScorer;
+          if (k > 0 && plain instanceof KnnScorer && plain.metric === metric && !(this.#net instanceof ConvAutoencoder)) {
             // The scorer's training rows are the normal embeddings: one search gives the score and the neighbours.
-            const both = this.#scorer.scoreAndSearch(this.#net.forward(x), k);
+            const both = plain.scoreAndSearch(this.#net.forward(x), k);
             return { scores: both.scores.to('cpu').toNumbers(), distances: both.distances.toNumbers(), indices: both.indices.toNumbers() };
           }
           const f = this.#forward(x);
@@ -228,7 +245,7 @@ export class AnomalyDetector {
       for (const [s, e] of ranges(images.size, opts.batchSize ?? 256)) {
         const { data, dim } = tidy(() => {
           const x = imagesToTensor({ ...images, images: images.images.subarray(s * per, e * per), size: e - s }, norm, this.#device);
-          let f = this.#net instanceof ConvAutoencoder ? this.#net.encode(x).flatten(1) : this.#net.forward(x);
+          let f = this.#net instanceof ConvAutoencoder ? this.#net.encode(x).flatten(1) : this.#scorer!.features(x);
           if (opts.normalize) f = normalize(f);
           f = f.to('cpu').contiguous();
           return { data: (f.dataSync() as Float32Array).slice(), dim: f.shape[1] };
@@ -280,6 +297,7 @@ export class AnomalyDetector {
     if (this.#net instanceof ConvAutoencoder) add('autoencoder', this.#net.stateDict());
     else add('model', this.#net.stateDict());
     if (this.#head) add('head', this.#head.stateDict());
+    if (this.#rotationHead) add('rotation', this.#rotationHead.stateDict());
     if (this.#scorer) add('scorer', this.#scorer.fittedState());
     tensors['normal.embeddings'] = this.#normal;
     if (this.#images) tensors['normal.images'] = this.#images;
@@ -306,7 +324,7 @@ export class AnomalyDetector {
   static load(path: string, opts: { fuse?: boolean; device?: Device } = {}): AnomalyDetector {
     const { tensors, manifest, bytes } = readBundle<DetectorManifest>(path, DETECTOR_BUNDLE);
     const owned: Module[] = [];
-    let scorer: AnomalyScorer | null = null;
+    let scorer: ImageScorer | null = null;
     try {
       checkManifest(manifest, path);
       const take = (prefix: string): Record<string, Tensor> => Object.fromEntries(
@@ -314,6 +332,7 @@ export class AnomalyDetector {
       const m = manifest.method;
       let net: EmbeddingNet | ConvAutoencoder;
       let head: Head | null = null;
+      let rotationHead: RotationHead | null = null;
       if (m.kind === 'autoencoder') {
         net = new ConvAutoencoder(m.autoencoder);
         owned.push(net);
@@ -321,13 +340,18 @@ export class AnomalyDetector {
       } else {
         net = createEmbeddingNet(m.backbone);
         owned.push(net);
-        const { name, ...headCfg } = m.head;
-        head = createHead(name, headCfg as { embeddingDim: number; numClasses: number });
+        head = rebuildHead(m.head);
         owned.push(head);
+        if (m.rotation_head) {
+          rotationHead = rebuildHead(m.rotation_head) as RotationHead;
+          owned.push(rotationHead);
+          rotationHead.loadStateDict(take('rotation'));
+        }
         net.loadStateDict(take('model'));
         head.loadStateDict(take('head'));
-        scorer = createScorer(m.scorer.name, m.scorer.options, { head });
-        scorer.loadFittedState(take('scorer'));
+        const oneClass = head instanceof RotationHead;
+        scorer = new ImageScorer({ model: net, head: oneClass ? null : head, rotationHead: oneClass ? head as RotationHead : rotationHead }, m.scorer);
+        scorer.loadFittedState(take('scorer'), m.scorer);
       }
       const normal = tensors['normal.embeddings'];
       if (normal?.ndim !== 2 || normal.shape[0] !== manifest.neighbours.count) {
@@ -340,7 +364,7 @@ export class AnomalyDetector {
         if (device !== 'cpu') mod.to(device);
       }
       if ((opts.fuse ?? true) && m.kind === 'embedding') fuseConvBatchNorm(net.toChannelsLast());
-      const detector = new AnomalyDetector({ manifest, net, head, scorer, normalEmbeddings: normal, normalImages: images, device });
+      const detector = new AnomalyDetector({ manifest, net, head, rotationHead, scorer, normalEmbeddings: normal, normalImages: images, device });
       detector.#bytes = bytes;
       const kept = new Set<Tensor>([normal, ...(images ? [images] : [])]);
       dispose(Object.values(tensors).filter((t) => !kept.has(t)));

@@ -55,6 +55,50 @@ export class DepthMahalanobis {
     return this.#fusion.fuse(Object.fromEntries(this.layerScores(features).map((s, i) => [`layer${i}`, s])));
   }
 
+  /** The same sum as score(), as a [N] tensor (features of one batch). */
+  scoreTensor(features: readonly Tensor[]): Tensor {
+    if (this.#layers.length === 0) throw new Error('DepthMahalanobis: call fit before scoring');
+    if (features.length !== this.#layers.length) throw new TypeError(`Expected features of ${this.#layers.length} layers (as in fit) but received ${features.length}`);
+    const stats = this.#fusion.stats;
+    return tidy(() => features.map((f, i) => {
+      const { mean, std } = stats[`layer${i}`];
+      return this.#layers[i].score(f).sub(mean).div(std);
+    }).reduce((a, b) => a.add(b)));
+  }
+
+  /** Each layer's fitted tensors under 'layer<i>.'; the scorer keeps ownership. */
+  fittedState(): Record<string, Tensor> {
+    if (this.#layers.length === 0) throw new Error('DepthMahalanobis: call fit before saving its state');
+    const out: Record<string, Tensor> = {};
+    this.#layers.forEach((m, i) => {
+      for (const [k, t] of Object.entries(m.fittedState())) out[`layer${i}.${k}`] = t;
+    });
+    return out;
+  }
+
+  /** Restores fittedState() and the per-layer statistics (`stats`). */
+  loadFittedState(state: Record<string, Tensor>, stats: Record<string, ZStats>): void {
+    const count = Object.keys(stats).length;
+    if (count === 0) throw new TypeError('Expected the per-layer normalisation statistics of mahalanobis-depths but received none');
+    const layers: MahalanobisScorer[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const prefix = `layer${i}.`;
+        const m = new MahalanobisScorer({ perClass: this.perClass });
+        layers.push(m);
+        m.loadFittedState(Object.fromEntries(Object.entries(state).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t])));
+      }
+      const stray = Object.keys(state).filter((k) => !/^layer\d+\./.test(k) || Number(k.slice(5, k.indexOf('.'))) >= count);
+      if (stray.length > 0) throw new TypeError(`Expected fitted state of ${count} layers but received ${stray.join(', ')}`);
+      this.#fusion.restore(stats);
+    } catch (e) {
+      layers.forEach((m) => m.dispose());
+      throw e;
+    }
+    this.dispose();
+    this.#layers = layers;
+  }
+
   /** The per-layer normalisation statistics from the validation images. */
   get stats(): Record<string, ZStats> {
     return this.#fusion.stats;

@@ -13,20 +13,20 @@ import { preprocessingFor, type Preprocessing } from '../data/preprocessing.js';
 import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
-import { createHead } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
-import { createScorer } from '../eval/scorers/registry.js';
-import type { AnomalyScorer } from '../eval/scorers/scorer.js';
+import { RotationHead } from '../losses/rotation-head.js';
 import type { KnnMetric } from '../eval/knn.js';
 import { datasetSlice, embedDataset, inEvalMode, ranges } from '../train/evaluate.js';
 import type { InputNormalization, UInt8Images } from '../train/batch-tensors.js';
 import { versions } from '../util/versions.js';
-import { AnomalyDetector, DETECTOR_FORMAT, type DetectorManifest, type DetectorMethod, type DetectorValidation } from './anomaly-detector.js';
+import { AnomalyDetector, DETECTOR_FORMAT, rebuildHead, type DetectorManifest, type DetectorMethod, type DetectorValidation, type HeadConfig } from './anomaly-detector.js';
+import { ImageScorer, type ScoreComponentSpec } from './image-scorer.js';
+import type { TestTimeAugmentation } from './rotation/rotation-score.js';
 import { anomalyMetrics } from './anomaly-metrics.js';
 import { chooseThreshold, checkThresholdRule, fractionAbove, type ThresholdRule } from './threshold.js';
 
 /** Methods that learn from normal images alone (no second class needed). */
-export const ONE_CLASS_METHODS: readonly string[] = ['autoencoder'];
+export const ONE_CLASS_METHODS: readonly string[] = ['autoencoder', 'rotation'];
 
 /** Why a head cannot be trained on these classes, or null when it can. */
 export function oneClassProblem(method: string, trainingClasses: readonly string[]): string | null {
@@ -36,7 +36,21 @@ export function oneClassProblem(method: string, trainingClasses: readonly string
 }
 
 export type FitMethod =
-  | { kind: 'embedding'; model: EmbeddingNet; backbone: BackboneSpec; head: Head; scorer: string; scorerOptions?: Record<string, unknown> }
+  | {
+    kind: 'embedding'; model: EmbeddingNet; backbone: BackboneSpec;
+    /** The class head, or the one-class rotation model's RotationHead. */
+    head: Head;
+    /** A registry scorer, 'rotation', 'mahalanobis-depths' or 'fusion'. */
+    scorer: string; scorerOptions?: Record<string, unknown>;
+    /** The auxiliary rotation head (for the 'rotation' score beside a class head). */
+    rotationHead?: RotationHead | null;
+    /** 'flip': features and scores averaged with the mirror image's. */
+    tta?: TestTimeAugmentation;
+    /** fusion: its components. */
+    components?: ScoreComponentSpec[];
+    /** mahalanobis-depths: layers of backbone.features (default a third, two thirds, the last). */
+    depths?: number[];
+  }
   | { kind: 'autoencoder'; autoencoder: ConvAutoencoder; widths?: [number, number, number] };
 
 export interface FitDetectorOptions {
@@ -46,6 +60,8 @@ export interface FitDetectorOptions {
   normal: ImageDataset;
   /** Held-out normal images (never fitted on): the threshold is chosen on their scores. */
   validation: ImageDataset;
+  /** Held-out normal images for the z-normalisation of fusion and mahalanobis-depths (default: validation). */
+  calibration?: ImageDataset;
   /** Optional anomaly images: AUROC/AUPR in the validation metrics, and the tpr threshold rule. */
   anomalies?: ImageDataset;
   /** The network's classes (default normal.classes); the first normalClassCount are normal. */
@@ -117,7 +133,8 @@ export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
 
   let net: EmbeddingNet | ConvAutoencoder | null = null;
   let head: Head | null = null;
-  let scorer: AnomalyScorer | null = null;
+  let rotationHead: RotationHead | null = null;
+  let scorer: ImageScorer | null = null;
   let features: Tensor | null = null;
   let images: Tensor | null = null;
   let detector: AnomalyDetector | null = null;
@@ -137,20 +154,26 @@ export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
       const model = createEmbeddingNet(m.backbone);
       net = model;
       model.loadStateDict(m.model.stateDict());
-      const headConfig = m.head.config() as Record<string, unknown> & { name: string };
-      const { name, ...cfg } = headConfig;
-      head = createHead(name, cfg as { embeddingDim: number; numClasses: number });
-      head.loadStateDict(m.head.stateDict());
-      if (device !== 'cpu') {
-        model.to(device);
-        head.to(device);
-      }
-      scorer = createScorer(m.scorer, m.scorerOptions ?? {}, { head });
-      if ('metric' in scorer.options && (m.scorer === 'knn' || m.scorer === 'center')) metric = scorer.options.metric as KnnMetric;
-      features = embedDataset(model, o.normal, { norm: o.normalization, device, batchSize });
-      const f = features;
-      inEvalMode([head], () => scorer!.fit(f, o.normal.labels));
-      method = { kind: 'embedding', backbone: m.backbone, head: headConfig, scorer: { name: m.scorer, options: scorer.options } };
+      const copy = (h: Head): Head => {
+        const c = rebuildHead(h.config() as HeadConfig);
+        c.loadStateDict(h.stateDict());
+        if (device !== 'cpu') c.to(device);
+        return c;
+      };
+      head = copy(m.head);
+      rotationHead = m.rotationHead ? copy(m.rotationHead) as RotationHead : null;
+      if (device !== 'cpu') model.to(device);
+      const oneClass = head instanceof RotationHead;
+      scorer = new ImageScorer({ model, head: oneClass ? null : head, rotationHead: oneClass ? head as RotationHead : rotationHead },
+        { name: m.scorer, options: m.scorerOptions ?? {}, tta: m.tta, components: m.components, depths: m.depths });
+      scorer.fit({ fit: o.normal, validation: o.calibration ?? o.validation, norm: o.normalization, device, batchSize });
+      const plain = scorer.plainScorer;
+      if (plain && 'metric' in plain.options && (m.scorer === 'knn' || m.scorer === 'center')) metric = plain.options.metric as KnnMetric;
+      features = embedDataset(scorer.embedder, o.normal, { norm: o.normalization, device, batchSize });
+      method = {
+        kind: 'embedding', backbone: m.backbone, head: m.head.config() as HeadConfig,
+        ...(rotationHead ? { rotation_head: rotationHead.config() as HeadConfig } : {}), scorer: scorer.spec,
+      };
     }
     const n = o.normal.labels.length;
     const storeImages = o.storeImages ?? o.normal.images.length <= STORE_IMAGES_LIMIT;
@@ -171,9 +194,10 @@ export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
       versions: versions(),
       created: new Date().toISOString(),
     };
-    detector = new AnomalyDetector({ manifest, net, head, scorer, normalEmbeddings: features, normalImages: images, device });
+    detector = new AnomalyDetector({ manifest, net, head, rotationHead, scorer, normalEmbeddings: features, normalImages: images, device });
     net = null;
     head = null;
+    rotationHead = null;
     scorer = null;
     features = null;
     images = null;
@@ -201,6 +225,7 @@ export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
     scorer?.dispose();
     net?.dispose();
     head?.dispose();
+    rotationHead?.dispose();
     if (features) dispose(features);
     if (images) dispose(images);
     throw e;

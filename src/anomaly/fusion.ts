@@ -33,6 +33,18 @@ export class ScoreFusion {
     return this;
   }
 
+  /** Restores statistics saved from `stats` (e.g. a detector file's). */
+  restore(stats: Readonly<Record<string, ZStats>>): this {
+    const names = Object.keys(stats);
+    if (names.length === 0) throw new RangeError('Expected the statistics of at least one component but received none');
+    for (const n of names) {
+      const z = stats[n];
+      if (!(z && Number.isFinite(z.mean) && z.std > 0 && Number.isFinite(z.std))) throw new TypeError(`Expected a finite mean and a positive std for '${n}' but received ${JSON.stringify(z)}`);
+    }
+    this.#stats = new Map(names.map((n) => [n, { ...stats[n] }]));
+    return this;
+  }
+
   /** The fitted statistics per component. */
   get stats(): Record<string, ZStats> {
     if (this.#stats === null) throw new Error('ScoreFusion: call fit(validation) before reading stats');

@@ -16,7 +16,7 @@ import { train } from '../train/trainer.js';
 import type { HeadResult } from './compare.js';
 import { anomalyMetrics, type AnomalyMetrics } from '../anomaly/anomaly-metrics.js';
 import { evaluateHead } from '../anomaly/evaluate-head.js';
-import { fitDetector, oneClassProblem, ONE_CLASS_METHODS, type FitMethod } from '../anomaly/fit-detector.js';
+import { fitDetector, oneClassProblem, type FitMethod } from '../anomaly/fit-detector.js';
 import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorValidation } from '../anomaly/anomaly-detector.js';
 import type { Threshold, ThresholdRule } from '../anomaly/threshold.js';
 import { reconstructionErrors, trainAutoencoder, type AutoencoderEpoch } from '../anomaly/train-autoencoder.js';
@@ -48,7 +48,8 @@ import { PARALLEL_HEADS_OPTION, parallelHeadChild, runHeadsInParallel, wantsPara
 import { readFileSync, renameSync } from 'node:fs';
 
 /** Scores from the head's class probabilities rather than fitted on embeddings; they need class logits. */
-const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
+/** Scores that read class logits. */
+export const POSTERIOR_SCORES: readonly string[] = HEAD_SCORER_NAMES;
 export const ANOMALY_SCORES: readonly string[] = [...SCORER_NAMES, ...QUALITY_SCORES];
 
 /** The threshold flags, shared with fit-detector. */
@@ -332,7 +333,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const headProblem = classHeads.length > 0 ? oneClassProblem(classHeads[0], trainSet.classes) : null;
   if (headProblem) {
     throw new UsageError(`Expected at least 2 training classes (normal + reference) for the heads but received ${trainSet.classes.length} ('${trainSet.classes.join("', '")}'): ` +
-      `every head learns by telling classes apart. Add --reference classes, or score a method that learns from normal images alone: --heads none --baseline ${ONE_CLASS_METHODS.join(',')}`);
+      `every head learns by telling classes apart. Add --reference classes, or use a method that learns from normal images alone: --heads ${ONE_CLASS_ROTATION} (the one-class rotation model), or --heads none --baseline autoencoder`);
   }
   // Held-out normal training images: z-normalisation for fusion / mahalanobis-depths, the one-class model's validation.
   let valNormal: ImageDataset | null = null;
@@ -369,7 +370,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   const offer = (auroc: number, head: string, score: string, method: FitMethod): void => {
     if (best && best.auroc >= auroc) return;
     const detector = fitDetector({
-      method, normal: fitSet, validation: testNormal, anomalies: testAnomaly, classes: trainSet.classes, normalClassCount: split.normalClassCount,
+      method, normal: fitSet, validation: testNormal, calibration: valNormal ?? undefined, anomalies: testAnomaly, classes: trainSet.classes, normalClassCount: split.normalClassCount,
       referenceClasses: split.referenceClasses, normalization: config.normalization, threshold: thresholdRule, source: source ? resolve(source) : 'default', device,
       resize: data.input.resize?.fit,
     });
@@ -403,14 +404,18 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
         // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
         const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
         const tta = o.tta as TestTimeAugmentation;
+        const optionsOf = (s: string): Record<string, unknown> => (s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
+        // Every row of this head, for the detector file: the best one is saved, whatever kind of score it is.
+        const candidates: Array<{ score: string; auroc: number; components?: string[] }> = [];
         const evaluation = evaluateHead(model, head, { fit: fitSet, testNormal, testAnomaly, reference: refSample }, {
-          scorers: registryScores.filter((s) => fittedScores.includes(s)).map((s) => ({ name: s, options: s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {} })),
+          scorers: registryScores.filter((s) => fittedScores.includes(s)).map((s) => ({ name: s, options: optionsOf(s) })),
           normalization: config.normalization, device, tta,
         });
         for (const s of evaluation.skipped) process.stderr.write(`anomaly: skipping '${s.score}' for '${name}', which has no class logits\n`);
         if (oneClass) for (const s of scores.filter((x) => POSTERIOR_SCORES.includes(x))) process.stderr.write(`anomaly: skipping '${s}' for '${name}', which has no class logits\n`);
         for (const row of evaluation.rows) {
           addRow(figures, { head: name, score: row.score, scoreOptions: scoreOptions[row.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, row.normal, row.anomaly);
+          candidates.push({ score: row.score, auroc: row.metrics.auroc });
         }
         // Rotation, Mahalanobis at several depths and fusion: fitted on the normal training images, normalised on the held-out normals.
         const networkScores = scores.filter((s) => QUALITY_SCORES.includes(s));
@@ -422,15 +427,17 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
               onSkip: (score, why) => process.stderr.write(`anomaly: skipping '${score}' for '${name}': ${why}\n`) });
           for (const x of scored) {
             addRow(figures, { head: name, score: x.score, scoreOptions: scoreOptions[x.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, x.values.slice(0, n), x.values.slice(n), x);
+            candidates.push({ score: x.score, auroc: figures.rows[figures.rows.length - 1].row.auroc, components: x.score === 'fusion' ? x.components : undefined });
           }
         }
         figures.projections.set(name, evaluation.projection);
-        // A detector file holds a registry scorer on a class head (not the one-class model, not the network scores).
-        const top = oneClass ? undefined : [...evaluation.rows].sort((a, b) => b.metrics.auroc - a.metrics.auroc)[0];
+        // The first best row (in the table's order) becomes the detector candidate of this head.
+        const top = candidates.reduce<(typeof candidates)[number] | undefined>((a, c) => (!a || c.auroc > a.auroc ? c : a), undefined);
         if (top) {
-          offer(top.metrics.auroc, name, top.score, {
-            kind: 'embedding', model, backbone: modelSpec(o, data.input), head,
-            scorer: top.score, scorerOptions: top.score === 'normal-prob' || top.score === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[top.score] ?? {},
+          offer(top.auroc, name, top.score, {
+            kind: 'embedding', model, backbone: modelSpec(o, data.input), head, rotationHead: oneClass ? null : aux?.rotationHead ?? null,
+            scorer: top.score, scorerOptions: optionsOf(top.score), tta, depths: depths ?? undefined,
+            components: top.components?.map((c) => ({ name: c, options: optionsOf(c) })),
           });
         }
       } finally {

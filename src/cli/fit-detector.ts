@@ -16,12 +16,14 @@ import { train } from '../train/trainer.js';
 import { trainAutoencoder } from '../anomaly/train-autoencoder.js';
 import { fitDetector, oneClassProblem, ONE_CLASS_METHODS } from '../anomaly/fit-detector.js';
 import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorManifest } from '../anomaly/anomaly-detector.js';
-import { SCORER_NAMES } from '../eval/scorers/registry.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { formatTable } from '../util/table.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, modelSpec, trainConfig } from './experiment.js';
-import { THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
+import { ANOMALY_SCORES, POSTERIOR_SCORES, THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
+import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, auxiliaryRotation, buildOneClassRotation, parseDepths } from './anomaly-quality.js';
+import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
+import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 import { commandInterrupt } from './interrupt.js';
 // Data-parallel training (issue 16): --nproc etc.; rank 0 alone fits the scorer and writes the detector.
 import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
@@ -38,10 +40,15 @@ export const fitDetectorSpec: CommandSpec = {
     normal: { type: 'list', description: 'Normal class(es), by folder name or index (required)' },
     reference: { type: 'list', description: 'Labelled classes the head learns to tell apart from the normal ones (default: every other class with training images); never called normal' },
     method: { type: 'string', default: 'l2softmax', choices: METHODS, description: `A head from the losses registry (needs normal + reference classes), or ${ONE_CLASS_METHODS.join(', ')} (learns from normal images alone)` },
-    score: { type: 'string', default: 'knn', choices: SCORER_NAMES, description: 'Anomaly score of the embeddings, fitted on the normal training images (ignored by the autoencoder, which scores by reconstruction error)' },
+    score: { type: 'string', choices: ANOMALY_SCORES, description: "Anomaly score, fitted on the normal training images: a scorer of the embeddings (knn, …), the class-logit scores, 'rotation' (with --aux rotation or --method rotation), 'mahalanobis-depths', or 'fusion' of the --fuse scores (z-normalised on the held-out normal images). Default knn; rotation for --method rotation; the autoencoder scores by reconstruction error" },
     'score-options': { type: 'string', description: 'JSON options of the score, e.g. {"knn":{"k":10}}' },
     ...THRESHOLD_OPTIONS,
     'ae-lr': { type: 'number', default: 1e-3, description: 'Adam learning rate of the autoencoder' },
+    aux: QUALITY_OPTIONS.aux,
+    'aux-weight': QUALITY_OPTIONS['aux-weight'],
+    fuse: QUALITY_OPTIONS.fuse,
+    depths: QUALITY_OPTIONS.depths,
+    tta: QUALITY_OPTIONS.tta,
     out: { type: 'string', default: 'runs/detector', description: `Output folder: detector${DETECTOR_EXTENSION}, detector.json (its manifest), checkpoints` },
     ...TRAINING_OPTIONS,
     ...DISTRIBUTED_OPTIONS,
@@ -49,6 +56,7 @@ export const fitDetectorSpec: CommandSpec = {
   examples: [
     'deepmetric fit-detector --data photos/ --normal good --method autoencoder --epochs 30 --out runs/detector',
     'deepmetric fit-detector --normal cat --method l2softmax --epochs 10 --max-train 10000 --out runs/cat-detector',
+    'deepmetric fit-detector --data mvtec/bottle --normal good --method rotation --score fusion --fuse rotation,knn --tta flip --epochs 20 --out runs/bottle',
   ],
 };
 
@@ -67,6 +75,16 @@ function holdOutNormals(trainSet: ImageDataset, testNormal: ImageDataset, normal
   };
 }
 
+/** Scores the trained network cannot give are usage errors before any training. */
+function checkScoreFitsMethod(method: string, scores: readonly string[], o: ParsedOptions): void {
+  if (method === 'autoencoder') return;
+  const hasRotationHead = method === ONE_CLASS_ROTATION || ((o.aux as string[] | undefined) ?? []).includes('rotation');
+  if (scores.includes('rotation') && !hasRotationHead) throw new UsageError(`Expected --aux rotation (or --method ${ONE_CLASS_ROTATION}) for the rotation score: '${method}' alone has no rotation head`);
+  const logit = scores.filter((s) => POSTERIOR_SCORES.includes(s));
+  if (method === ONE_CLASS_ROTATION && logit.length > 0) throw new UsageError(`Expected a score of the embeddings or rotation for --method ${ONE_CLASS_ROTATION} (it has no class logits) but received ${logit.join(', ')}`);
+  if (method === ONE_CLASS_ROTATION && o.aux !== undefined) throw new UsageError(`Expected no --aux with --method ${ONE_CLASS_ROTATION}: rotation is already its only task`);
+}
+
 export interface FitDetectorResults {
   path: string;
   /** The detector's manifest; after a data-parallel run, as detector.json holds it (neighbour lists summarised). Absent on ranks other than 0. */
@@ -81,8 +99,11 @@ function manifestSummary(m: DetectorManifest): Record<string, unknown> {
 export async function fitDetectorCommand(argv: string[], o: ParsedOptions = parseOptions(fitDetectorSpec, argv)): Promise<FitDetectorResults> {
   if (!o.normal) throw new UsageError('Expected --normal CLASS (a class name or index) but received none');
   const method = o.method as string;
-  const score = o.score as string;
-  const scoreOptions = parseScoreOptions({ ...o, score: [score] }, [score]);
+  const score = (o.score as string | undefined) ?? (method === ONE_CLASS_ROTATION ? 'rotation' : 'knn');
+  if (method === 'autoencoder' && o.score !== undefined) throw new UsageError('Expected no --score with --method autoencoder (it scores by reconstruction error)');
+  const components = score === 'fusion' ? o.fuse as string[] : [score];
+  const scoreOptions = parseScoreOptions({ ...o, score: [score] }, [score, ...components]);
+  checkScoreFitsMethod(method, components, o);
   const thresholdRule = thresholdRuleOf(o);
   if (thresholdRule.tpr !== undefined) {
     throw new UsageError('Expected --threshold-fpr (fit-detector sees no anomaly images); to choose the threshold by true-positive rate use deepmetric anomaly … --threshold-tpr T');
@@ -169,17 +190,26 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
       ae.dispose();
     }
   } else {
-    const { model, head } = buildModel(o, method, trainSet.classes.length, data.input);
+    // The one-class rotation model trains on the normal images alone and validates on the held-out normals' rotations.
+    const oneClass = method === ONE_CLASS_ROTATION ? buildOneClassRotation(o, data.input) : null;
+    const { model, head } = oneClass ?? buildModel(o, method, trainSet.classes.length, data.input);
+    const aux = oneClass ? null : auxiliaryRotation(o, model);
     try {
-      const val = split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
-      const r = await train({ model, head, train: trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method, modelSpec: modelSpec(o, data.input), signal: commandInterrupt.signal, distributed: dp });
+      const val = oneClass ? rotatedDataset(validation)
+        : split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
+      const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method,
+        modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: commandInterrupt.signal, distributed: dp });
       if (r.interrupted) throw new Error(`fit-detector: stopped during '${method}'; run the same command with --resume`);
       if (!root) return { path: join(out, `detector${DETECTOR_EXTENSION}`), manifest: undefined as unknown as DetectorManifest };
-      const scorerOptions = score === 'normal-prob' ? { normalClassCount: split.normalClassCount } : scoreOptions[score] ?? {};
-      detector = fitDetector({ ...common, method: { kind: 'embedding', model, backbone: modelSpec(o, data.input), head, scorer: score, scorerOptions } });
+      const optionsOf = (s: string) => (s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
+      detector = fitDetector({ ...common, method: {
+        kind: 'embedding', model, backbone: modelSpec(o, data.input), head, rotationHead: aux?.rotationHead ?? null, scorer: score, scorerOptions: optionsOf(score),
+        tta: o.tta as TestTimeAugmentation, depths: parseDepths(o), components: score === 'fusion' ? (o.fuse as string[]).map((c) => ({ name: c, options: optionsOf(c) })) : undefined,
+      } });
     } finally {
       model.dispose();
       head.dispose();
+      aux?.rotationHead.dispose();
     }
   }
   try {

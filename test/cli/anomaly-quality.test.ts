@@ -14,6 +14,7 @@ import { liveTensors } from '../../src/index.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { SoftmaxHead } from '../../src/losses/softmax-head.js';
 import { RotationHead } from '../../src/losses/rotation-head.js';
+import { AnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
 import { repoRoot, quietly } from '../helpers.js';
 import { FOUR_COLOURS, writeColourFolder } from './synthetic-folder.js';
 
@@ -74,6 +75,18 @@ test('aux rotation + one-class rotation + fusion on held-out normals + flip TTA 
     assert.ok(s.auroc_std !== null && s.auroc_std >= 0);
   }
   assert.equal(r.results.length, json.results.length);
+  // Each seed's detector file holds its best row, whatever kind of score it is (fusion, rotation, depths too), with the run's TTA.
+  for (const seed of [0, 1]) {
+    const one: AnomalyResults = JSON.parse(readFileSync(join(out, `seed-${seed}`, 'anomaly.json'), 'utf8'));
+    const best = one.results.reduce((a, x) => (x.auroc > a.auroc ? x : a));
+    assert.deepEqual([one.detector!.head, one.detector!.score], [best.head, best.score], `seed ${seed}`);
+    assert.ok(Math.abs(one.detector!.validation.auroc! - best.auroc) < 0.02, `seed ${seed}: the detector scores the test images as the row did (${one.detector!.validation.auroc} vs ${best.auroc})`);
+    const detector = AnomalyDetector.load(one.detector!.path);
+    const method = detector.manifest.method;
+    assert.ok(method.kind === 'embedding' && method.scorer.name === best.score && method.scorer.tta === 'flip');
+    detector.dispose();
+  }
+  assert.equal(liveTensors(), base);
   assert.equal(json.config.tta, 'flip');
   assert.deepEqual(json.config.aux, ['rotation']);
   // Blue is far from red: the fused score separates them even after one epoch.
@@ -106,4 +119,11 @@ test('the one-class rotation model alone needs no reference class: normal vs eve
   assert.equal(r.protocol.n_fit, 24 - 2, 'the held-out 10% (2 images) are not fitted on');
   assert.deepEqual(r.results.map((x) => `${x.head}/${x.score}`).sort(), ['rotation/fusion', 'rotation/knn', 'rotation/rotation']);
   assert.deepEqual(r.heads[0].history.map((e) => e.epoch), [1], 'trained (on the red images only) and validated on their rotations');
+  // Its detector: the one-class model (a RotationHead) with its best score, loadable for deepmetric score.
+  assert.equal(r.detector!.head, 'rotation');
+  const detector = AnomalyDetector.load(r.detector!.path);
+  assert.ok(detector.manifest.method.kind === 'embedding' && detector.manifest.method.head.name === 'rotation');
+  assert.equal(detector.manifest.method.scorer.name, r.detector!.score);
+  detector.dispose();
+  assert.equal(liveTensors(), base);
 });

@@ -69,6 +69,29 @@ test('fit-detector on one-class data: the autoencoder works, a head is a clear e
     (e: Error) => e instanceof UsageError && /every head learns by telling classes apart.*--heads none --baseline autoencoder/.test(e.message));
 });
 
+test('fit-detector --method rotation on one-class data: a fused rotation + k-NN detector with flip TTA that score reads; scores it cannot give are usage errors', async () => {
+  await dataReady;
+  const base = liveTensors();
+  const out = join(root, 'rotation');
+  const r = await quietly(() => fitDetectorCommand(['--data', oneClass, ...common, '--normal', 'good', '--method', 'rotation', '--score', 'fusion', '--fuse', 'rotation,knn',
+    '--score-options', '{"knn":{"k":2}}', '--tta', 'flip', '--out', out]));
+  assert.equal(liveTensors(), base);
+  const m = r.manifest;
+  assert.ok(m.method.kind === 'embedding');
+  if (m.method.kind !== 'embedding') return;
+  assert.equal(m.method.head.name, 'rotation');
+  assert.deepEqual(m.method.scorer.components, [{ name: 'rotation', options: {} }, { name: 'knn', options: { k: 2, metric: 'cosine', reduce: 'mean' } }]);
+  assert.equal(m.method.scorer.tta, 'flip');
+  assert.deepEqual(Object.values(m.method.scorer.normalization!).map((z) => z.n), [6, 6], 'z-normalised on the 6 held-out normal (test/good) images');
+  const scored = await quietly(() => scoreCommand(['--detector', r.path, '--threads', '1', '--k', '1', join(oneClass, 'test', 'crack'), join(oneClass, 'test', 'good')]));
+  assert.equal(scored.results.length, 12);
+  assert.equal(scored.n_failed, 0);
+  assert.equal(liveTensors(), base);
+  const run = (args: string[]) => quietly(() => fitDetectorCommand(['--data', oneClass, ...common, '--normal', 'good', '--out', join(root, 'bad'), ...args]));
+  await assert.rejects(run(['--method', 'rotation', '--score', 'max-logit']), (e: Error) => e instanceof UsageError && /no class logits/.test(e.message));
+  await assert.rejects(run(['--method', 'autoencoder', '--score', 'knn']), (e: Error) => e instanceof UsageError && /reconstruction error/.test(e.message));
+});
+
 test('score: files, a folder with a non-image and a corrupt JPEG, and a tar archive — one row each, failures reported, exit code 1', async () => {
   await dataReady;
   assert.ok(detectorPath, 'the fit-detector test ran first');
