@@ -7,7 +7,7 @@ import { materializeDataset } from '../data/file-image-dataset.js';
 import type { NormalizationName } from '../data/normalization.js';
 import { loadCommandData } from './data-options.js';
 import { stratifiedSubset } from '../data/splits.js';
-import { Random } from '../data/random.js';
+import { holdOutNormals, type NormalHoldout } from '../anomaly/normal-holdout.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';
 import { manualSeed } from '../tensor/creation.js';
 import { HEAD_NAMES } from '../losses/registry.js';
@@ -63,16 +63,13 @@ export const fitDetectorSpec: CommandSpec = {
 const VALIDATION_FRACTION = 0.2;
 
 /** Held-out normal images: the normal test images, or (when the test split has none) a seeded 20% of the normal training images, removed from training. */
-function holdOutNormals(trainSet: ImageDataset, testNormal: ImageDataset, normalClassCount: number, seed: number): { train: ImageDataset; validation: ImageDataset } {
+function thresholdImages(trainSet: ImageDataset, testNormal: ImageDataset, normalClassCount: number, seed: number): NormalHoldout {
   if (testNormal.labels.length > 0) return { train: trainSet, validation: testNormal };
-  const normalIdx = [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < normalClassCount);
-  const count = Math.round(VALIDATION_FRACTION * normalIdx.length);
-  if (count < 1 || count >= normalIdx.length) throw new UsageError(`Expected enough normal training images to hold ${VALIDATION_FRACTION * 100}% out for the threshold but received ${normalIdx.length}`);
-  const held = new Set(new Random(seed).shuffle(Int32Array.from(normalIdx)).subarray(0, count));
-  return {
-    train: subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => !held.has(i))),
-    validation: subsetDataset(trainSet, normalIdx.filter((i) => held.has(i))),
-  };
+  try {
+    return holdOutNormals(trainSet, normalClassCount, VALIDATION_FRACTION, seed);
+  } catch (e) {
+    throw new UsageError(`Expected enough normal training images to hold ${VALIDATION_FRACTION * 100}% out for the threshold: ${(e as Error).message}`);
+  }
 }
 
 /** Scores the trained network cannot give are usage errors before any training. */
@@ -161,7 +158,7 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
   }
   const subset = o['max-train'] ? stratifiedSubset(split.train, { size: Math.min(o['max-train'] as number, split.train.labels.length), seed }) : split.train;
   const testNormal = o['max-val'] && split.testNormal.labels.length > (o['max-val'] as number) ? stratifiedSubset(split.testNormal, { size: o['max-val'] as number, seed: seed + 1 }) : split.testNormal;
-  const { train: trainSet, validation } = holdOutNormals(subset, testNormal, split.normalClassCount, seed);
+  const { train: trainSet, validation } = thresholdImages(subset, testNormal, split.normalClassCount, seed);
   const problem = oneClassProblem(method, trainSet.classes);
   if (problem) throw new UsageError(`Expected a method that can learn from these classes: ${problem} (--reference)`);
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < split.normalClassCount));
