@@ -166,10 +166,11 @@ export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
       const oneClass = head instanceof RotationHead;
       scorer = new ImageScorer({ model, head: oneClass ? null : head, rotationHead: oneClass ? head as RotationHead : rotationHead },
         { name: m.scorer, options: m.scorerOptions ?? {}, tta: m.tta, components: m.components, depths: m.depths });
-      scorer.fit({ fit: o.normal, validation: o.calibration ?? o.validation, norm: o.normalization, device, batchSize });
+      // The neighbours' features are the fit features: embedded once, for both.
+      features = embedDataset(scorer.embedder, o.normal, { norm: o.normalization, device, batchSize });
+      scorer.fit({ fit: o.normal, validation: o.calibration ?? o.validation, norm: o.normalization, device, batchSize, fitFeatures: features });
       const plain = scorer.plainScorer;
       if (plain && 'metric' in plain.options && (m.scorer === 'knn' || m.scorer === 'center')) metric = plain.options.metric as KnnMetric;
-      features = embedDataset(scorer.embedder, o.normal, { norm: o.normalization, device, batchSize });
       method = {
         kind: 'embedding', backbone: m.backbone, head: m.head.config() as HeadConfig,
         ...(rotationHead ? { rotation_head: rotationHead.config() as HeadConfig } : {}), scorer: scorer.spec,

@@ -62,6 +62,8 @@ export interface ImageScorerFitData {
   norm: InputNormalization;
   device?: Device;
   batchSize?: number;
+  /** features() of the fit images, when the caller has them already (they are then not embedded again). */
+  fitFeatures?: Tensor;
 }
 
 /** Scores that need held-out normal images to be fitted. */
@@ -248,6 +250,7 @@ export class ImageScorer {
     }
     let fitFeatures: Tensor | null = null;
     const lazy = (): Tensor => {
+      if (d.fitFeatures) return d.fitFeatures;
       fitFeatures ??= keep(embedDataset(this.#embedder, d.fit, { norm: d.norm, device: d.device, batchSize: d.batchSize }));
       return fitFeatures;
     };
