@@ -9,7 +9,7 @@ export { tidy, keep, dispose, liveTensors } from './tensor/memory.js';
 export { arange, type CreateOptions, eye, full, fullLike, getRngState, linspace, manualSeed, ones, onesLike, rand, randint, randn, randperm, scalar, setRngState, tensor, zeros, zerosLike } from './tensor/creation.js';
 export { cat, stack, where } from './tensor/combine.js';
 export { noGrad, enableGrad, isGradEnabled } from './tensor/grad-mode.js';
-export { setNumThreads, getNumThreads, torchVersion, parallelInfo, buildConfig, profile } from './tensor/runtime.js';
+export { setNumThreads, getNumThreads, torchVersion, parallelInfo, mallocInfo, buildConfig, profile } from './tensor/runtime.js';
 export { TorchError, UsageError, DataFileError, TrainingDivergedError } from './errors.js';
 
 // Layers, models, losses, optimizers.

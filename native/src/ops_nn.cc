@@ -1,5 +1,6 @@
 // Neural-network ops: convolution, normalisation, pooling, activations, losses, distances.
 #include "common.h"
+#include <torch/csrc/autograd/custom_function.h>
 #include <array>
 
 namespace dm {
@@ -15,6 +16,21 @@ static std::array<int64_t, 2> IntPairArg(const Napi::CallbackInfo& info, size_t 
   if (list.size() != 2) throw ArgError("argument " + std::to_string(i) + " is not an integer or a pair of integers");
   return {list[0], list[1]};
 }
+
+// ReLU6 in place whose backward reads the output: 0 < y < 6 exactly where 0 < x < 6, so the mask is
+// the same, but autograd's own hardtanh_ saves its input and must clone it before overwriting it,
+// a copy of every activation each step (≈ 6 % of the MobileNetV2 step, docs/performance.md).
+struct Relu6InPlace : public torch::autograd::Function<Relu6InPlace> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x) {
+    at::hardtanh_(x, 0.0, 6.0);
+    ctx->mark_dirty({x});
+    ctx->save_for_backward({x});
+    return x;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    return {at::hardtanh_backward(grad[0], ctx->get_saved_variables()[0], 0.0, 6.0)};
+  }
+};
 
 void InitOpsNn(Napi::Env env, Napi::Object exports) {
   // conv2d(x, w, b?, stride, padding: int | int[] | 'same' | 'valid', dilation, groups); int = both sides
@@ -67,7 +83,15 @@ void InitOpsNn(Napi::Env env, Napi::Object exports) {
   // (an out-of-place op can turn [N,C,1,1] channels-last strides into ambiguous contiguous ones,
   // which sends the next depthwise convolution down a 10x slower path).
   DM_FN(exports, "relu_", { at::relu_(TensorArg(info, 0)); return env.Undefined(); });
-  DM_FN(exports, "relu6_", { at::hardtanh_(TensorArg(info, 0), 0.0, 6.0); return env.Undefined(); });
+  DM_FN(exports, "relu6_", {
+    auto& x = TensorArg(info, 0);
+    if (torch::autograd::GradMode::is_enabled() && x.requires_grad()) {
+      Relu6InPlace::apply(x);
+    } else {
+      at::hardtanh_(x, 0.0, 6.0);
+    }
+    return env.Undefined();
+  });
   UNARY("sigmoid", at::sigmoid(x));
   UNARY("tanh", at::tanh(x));
   UNARY("silu", at::silu(x));

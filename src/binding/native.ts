@@ -56,7 +56,7 @@ export const NATIVE_OPS = [
   'optimizerSaveState', 'optimizerLoadState', 'optimizerFree',
   // runtime.cc
   'setNumThreads', 'getNumThreads', 'setInteropThreads', 'cudaAvailable', 'cudaDeviceCount', 'torchVersion',
-  'parallelInfo', 'buildConfig', 'profilerStart', 'profilerStop',
+  'parallelInfo', 'mallocInfo', 'buildConfig', 'profilerStart', 'profilerStop',
   // distributed.cc
   'distSupport', 'distConnect', 'distCreateGroup', 'distRank', 'distWorldSize', 'distStoreSet', 'distStoreTryGet',
   'distStoreAdd', 'distHeartbeats', 'distHeartbeatError', 'distAllreduce', 'distAllreduceGrads', 'distBroadcast',
@@ -285,6 +285,7 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   torchVersion(): string;
   parallelInfo(): string;
+  mallocInfo(): string;
   buildConfig(): string;
   profilerStart(tracePath: string): void;
   profilerStop(): void;
@@ -362,7 +363,22 @@ function addonPath(): string {
   return join(here, '../../..', 'native', 'build', 'Release', 'deepmetric.node');
 }
 
+/**
+ * OpenBLAS (Debian's libtorch does its matrix products with the pthread build) keeps its worker
+ * threads spinning ~0.1 s after each product by default. In a training step that is the whole
+ * backward pass after the classifier's matmul: the spinning threads take the cores from libtorch's
+ * OpenMP threads and the step runs ~1.3x slower (docs/performance.md). Told before the library
+ * loads, they spin 2^16 cycles (~25 µs) and then sleep; large products keep all their threads.
+ * A value the user set is kept.
+ */
+function quietBlasThreads(): void {
+  if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined && process.env.GOTO_THREAD_TIMEOUT === undefined) {
+    process.env.OPENBLAS_THREAD_TIMEOUT = '16';
+  }
+}
+
 function load(): NativeBinding {
+  quietBlasThreads();
   const path = addonPath();
   const require = createRequire(import.meta.url);
   try {

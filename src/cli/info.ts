@@ -1,5 +1,5 @@
 // `deepmetric info`: versions, threads, BLAS/OpenMP setup and devices.
-import { torchVersion, getNumThreads, parallelInfo } from '../tensor/runtime.js';
+import { torchVersion, getNumThreads, parallelInfo, mallocInfo } from '../tensor/runtime.js';
 import { cudaAvailable } from '../tensor/device.js';
 import { native } from '../binding/native.js';
 import { type CommandSpec, parseOptions } from './args.js';
@@ -20,6 +20,8 @@ export function infoCommand(argv: string[]): void {
     node: r.versions.node,
     threads: getNumThreads(),
     devices: ['cpu', ...(cudaAvailable() ? Array.from({ length: native.cudaDeviceCount() }, (_, i) => `cuda:${i}`) : [])],
+    malloc: mallocInfo(),
+    openblas_thread_timeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? null,
     parallel: parallelInfo().trim(),
   };
   if (o.json) {
@@ -32,6 +34,8 @@ export function infoCommand(argv: string[]): void {
     `node       ${info.node}`,
     `threads    ${info.threads} (set DEEPMETRIC_NUM_THREADS or --threads to change)`,
     `devices    ${info.devices.join(', ')}${cudaAvailable() ? '' : ' (this libtorch has no CUDA)'}`,
+    `malloc     ${info.malloc} (DEEPMETRIC_MALLOC=default keeps glibc's)`,
+    `openblas   threads sleep after 2^${info.openblas_thread_timeout} cycles (OPENBLAS_THREAD_TIMEOUT)`,
     '',
     info.parallel,
   ].join('\n')}\n`);

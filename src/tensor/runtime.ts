@@ -18,6 +18,14 @@ export function torchVersion(): string {
 export function parallelInfo(): string {
   return native.parallelInfo();
 }
+/**
+ * How the process's malloc is set up. Loading the addon raises glibc's mmap and trim thresholds so
+ * that training steps reuse freed activation memory instead of faulting fresh pages in (see
+ * docs/performance.md); `DEEPMETRIC_MALLOC=default` or any `MALLOC_*_` variable leaves glibc alone.
+ */
+export function mallocInfo(): string {
+  return native.mallocInfo();
+}
 export function buildConfig(): string {
   return native.buildConfig();
 }

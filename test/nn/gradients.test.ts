@@ -1,5 +1,6 @@
 // Autograd gradients of the core nn ops against central finite differences (float64).
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { F, manualSeed, randn, rand, tensor, tidy, type Tensor } from '../../src/index.js';
 import { gradcheck } from '../helpers.js';
 
@@ -54,4 +55,21 @@ test('crossEntropy gradient, with label smoothing and class weights', () => tidy
   const weight = rand([5], f64).add(0.5);
   gradcheck((z) => F.crossEntropy(z, target), logits, { what: 'd/dlogits crossEntropy' });
   gradcheck((z) => F.crossEntropy(z, target, { weight, labelSmoothing: 0.1 }), logits, { what: 'd/dlogits weighted smoothed crossEntropy' });
+}));
+
+test('relu6_ in place: the out-of-place gradient, boundaries included, and the input overwritten', () => tidy(() => {
+  const x = tensor([-1, 0, 1e-7, 0.5, 3, 5.9999, 6, 7, Number.NaN], f64);
+  const probe = randn([9], f64);
+  const ref = x.clone().requiresGrad_();
+  F.relu6(ref).mul(probe).sum().backward();
+  const leaf = x.clone().requiresGrad_();
+  const y = leaf.mul(1);
+  const out = y.relu6_();
+  assert.equal(out, y);
+  out.mul(probe).sum().backward();
+  assert.deepEqual(y.detach().toArray(), F.relu6(x).toArray());
+  assert.deepEqual(leaf.grad!.toArray(), ref.grad!.toArray());
+  const r = randn([2, 3, 4, 4], f64).mul(4);
+  gradcheck((xx) => xx.mul(1).relu6_().mul(r).sum(), r.clone(), { what: 'd/dx relu6_' });
+  assert.throws(() => randn([3]).requiresGrad_().relu6_(), /relu6_: a leaf Variable that requires grad has been used in an in-place operation/);
 }));
