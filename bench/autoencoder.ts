@@ -13,6 +13,7 @@ import { Adam } from '../src/optim/optimizer.js';
 import { mseLoss } from '../src/nn/functional.js';
 import { imagesToTensor } from '../src/train/batch-tensors.js';
 import { formatTable } from '../src/util/table.js';
+import { peerEnv } from './peer-env.js';
 
 export interface AutoencoderBench {
   batch_size: number;
@@ -72,7 +73,7 @@ function peerMs(steps: number, threads: number): number | null {
   const script = resolve('bench', 'peer_autoencoder.py');
   if (!existsSync(script) || !existsSync('/usr/bin/python3')) return null;
   try {
-    const out = execFileSync('/usr/bin/python3', [script, '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+    const out = execFileSync('/usr/bin/python3', [script, '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8', env: peerEnv('default', { OMP_NUM_THREADS: String(threads) }) });
     return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!).median_ms;
   } catch {
     return null;

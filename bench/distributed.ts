@@ -15,6 +15,7 @@ import { stratifiedSubset } from '../src/data/splits.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { distributedSupport } from '../src/distributed/process-group.js';
 import { formatTable } from '../src/util/table.js';
+import { peerEnv } from './peer-env.js';
 import { writeCifarBinary } from './cifar-binary.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -82,7 +83,7 @@ export async function distributedBench(o: { train: ImageDataset; test: ImageData
     if ((o.peer ?? true) && existsSync(PEER)) {
       log('distributed: PyTorch DDP, 2 ranks × 1 thread…');
       try {
-        const out = execFileSync(PYTHON, [PEER, dir, 'normal', '1', '2', '1'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const out = execFileSync(PYTHON, [PEER, dir, 'normal', '1', '2', '1'], { encoding: 'utf8', maxBuffer: 1 << 24, env: peerEnv() });
         const line = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!);
         ddp = { train_s: line.train_s, eval_s: line.eval_s };
       } catch (e) {

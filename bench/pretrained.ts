@@ -14,6 +14,7 @@ import { fuseConvBatchNorm } from '../src/nn/fuse.js';
 import { embedDataset } from '../src/train/evaluate.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { IMAGENET_NORMALIZATION } from '../src/weights/normalization.js';
+import { peerEnv } from './peer-env.js';
 import { formatTable } from '../src/util/table.js';
 
 const args = process.argv.slice(2);
@@ -65,7 +66,7 @@ function theirs(model: string): number | null {
   if (skipPeer) return null;
   try {
     const out = execFileSync(PYTHON, [PEER, '--model', model, '--images', String(images), '--size', String(size), '--batch', String(batch),
-      '--pool', String(pool), '--threads', String(threads), '--warmup', '1'], { encoding: 'utf8' });
+      '--pool', String(pool), '--threads', String(threads), '--warmup', '1'], { encoding: 'utf8', env: peerEnv() });
     return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!).seconds;
   } catch (e) {
     log(`  PyTorch peer unavailable: ${(e as Error).message.split('\n')[0]}`);

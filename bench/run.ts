@@ -27,6 +27,7 @@ import { distributedBench, distributedRows } from './distributed.js';
 import { autoencoderBench } from './autoencoder.js';
 import { serveBench } from './serve.js';
 import { smallOpsBench } from './small-ops.js';
+import { peerEnv } from './peer-env.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -46,8 +47,8 @@ const WARMUP = 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
-function peer(script: string, extra: string[]): Record<string, number> {
-  const out = execFileSync(PYTHON, [resolve(PEER_DIR, script), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+function peer(script: string, extra: string[], env = peerEnv()): Record<string, number> {
+  const out = execFileSync(PYTHON, [resolve(PEER_DIR, script), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24, env });
   const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -133,17 +134,30 @@ function ourInferenceMs(): number {
   return median(times);
 }
 
-function alternate(ours: () => number, theirs: () => number): { ours_ms: number; pytorch_ms: number | null; ratio_to_pytorch: number | null; rounds: number[][] } {
+/**
+ * Ours and the PyTorch peer in alternated rounds (and, given sameSettings, the peer again with the
+ * process settings deepmetric makes at load: see bench/peer-env.ts), medians of the rounds.
+ */
+function alternate(ours: () => number, theirs: () => number, sameSettings?: () => number): {
+  ours_ms: number; pytorch_ms: number | null; ratio_to_pytorch: number | null; rounds: number[][];
+  pytorch_same_settings_ms?: number | null; ratio_to_pytorch_same_settings?: number | null;
+} {
   const rounds: number[][] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const o = ours();
     const p = peerAvailable ? theirs() : NaN;
-    rounds.push([o, p]);
-    log(`  round ${r + 1}: ours ${o.toFixed(1)} ms, pytorch ${Number.isNaN(p) ? 'n/a' : `${p.toFixed(1)} ms`}`);
+    const s = peerAvailable && sameSettings ? sameSettings() : NaN;
+    rounds.push(sameSettings ? [o, p, s] : [o, p]);
+    log(`  round ${r + 1}: ours ${o.toFixed(1)} ms, pytorch ${Number.isNaN(p) ? 'n/a' : `${p.toFixed(1)} ms`}${sameSettings ? `, pytorch with the same settings ${Number.isNaN(s) ? 'n/a' : `${s.toFixed(1)} ms`}` : ''}`);
   }
   const o = median(rounds.map((x) => x[0]));
-  const p = peerAvailable ? median(rounds.map((x) => x[1])) : null;
-  return { ours_ms: o, pytorch_ms: p, ratio_to_pytorch: p ? median(rounds.map((x) => x[0] / x[1])) : null, rounds };
+  const col = (k: number): number | null => (peerAvailable ? median(rounds.map((x) => x[k])) : null);
+  const ratio = (k: number): number | null => (peerAvailable ? median(rounds.map((x) => x[0] / x[k])) : null);
+  return {
+    ours_ms: o, pytorch_ms: col(1), ratio_to_pytorch: ratio(1),
+    ...(sameSettings ? { pytorch_same_settings_ms: col(2), ratio_to_pytorch_same_settings: ratio(2) } : {}),
+    rounds,
+  };
 }
 
 async function pipeline(train: ImageDataset): Promise<{ images_per_s: number }> {
@@ -211,7 +225,9 @@ async function main(): Promise<void> {
   log('per-op overhead…');
   const per_op = perOp();
   log('MobileNetV2-0.5 training step (batch 128)…');
-  const train_step = alternate(ourStepMs, () => peer('peer_torch_step.py', ['--steps', String(STEPS), '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
+  const stepArgs = ['--steps', String(STEPS), '--warmup', String(WARMUP), '--threads', String(threads)];
+  const train_step = alternate(ourStepMs, () => peer('peer_torch_step.py', stepArgs).median_ms,
+    () => peer('peer_torch_step.py', stepArgs, peerEnv('same-settings')).median_ms);
   log('inference of 1000 images…');
   const inference = alternate(ourInferenceMs, () => peer('peer_torch_step.py', ['--infer', '--steps', quick ? '5' : '15', '--warmup', String(WARMUP), '--threads', String(threads)]).median_ms);
   log('ONNX Runtime vs ours, seed model on 1000 images…');
@@ -249,6 +265,7 @@ async function main(): Promise<void> {
     { benchmark: 'add (4 floats), µs per op', ours: f(per_op.add_us, 2), pytorch: f(per_op.add_pytorch_us, 2), ratio: f(per_op.add_ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'conv2d [1,8,8,8] 3×3, µs per op', ours: f(per_op.conv2d_us, 1), pytorch: f(per_op.conv2d_pytorch_us, 1), ratio: f(per_op.conv2d_ratio_to_pytorch, 2), goal: '≤ 1.0' },
     { benchmark: 'MobileNetV2-0.5 train step b128, ms', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_ms), ratio: f(train_step.ratio_to_pytorch, 2), goal: '≤ 0.9' },
+    { benchmark: '  PyTorch given our malloc/OpenBLAS settings', ours: f(train_step.ours_ms), pytorch: f(train_step.pytorch_same_settings_ms ?? null), ratio: f(train_step.ratio_to_pytorch_same_settings ?? null, 2), goal: '' },
     { benchmark: 'inference of 1000 images, ms', ours: f(inference.ours_ms), pytorch: f(inference.pytorch_ms), ratio: f(inference.ratio_to_pytorch, 2), goal: '≤ 0.8' },
     { benchmark: '1000 images uint8 → logits, ms (peer: ONNX Runtime)', ours: f(onnx?.ours_ms ?? null), pytorch: f(onnx?.onnxruntime_ms ?? null), ratio: f(onnx?.ratio_to_onnxruntime ?? null, 2), goal: '' },
     { benchmark: `CIFAR-10 epoch + eval, s${quick ? ' (40 steps)' : ''}`, ours: f(ep.ours_s), pytorch: f(ep.pytorch_s), ratio: f(ep.ratio_to_pytorch, 2), goal: '≤ 1.0' },

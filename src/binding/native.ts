@@ -374,8 +374,12 @@ function addonPath(): string {
 function quietBlasThreads(): void {
   if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined && process.env.GOTO_THREAD_TIMEOUT === undefined) {
     process.env.OPENBLAS_THREAD_TIMEOUT = '16';
+    envSetAtLoad.OPENBLAS_THREAD_TIMEOUT = '16';
   }
 }
+
+/** The environment variables deepmetric set when it loaded (child processes inherit them). */
+export const envSetAtLoad: Record<string, string> = {};
 
 function load(): NativeBinding {
   quietBlasThreads();
