@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # fonts-dejavu-core gives the PNG charts their text. libgloo-dev: torch.distributed's gloo headers
 # for the addon's process groups. python3-torch/-torchvision/-h5py/-onnx make reference files
 # (pretrained weights, ONNX checks) inside the tests; chromium drives the serve page test; cpplint
-# checks native/ in `npm run lint`.
+# checks native/ in `npm run lint`. libjpeg62-turbo-dev: the addon's JPEG fast path.
 packages=(libtorch-dev libopenblas0-pthread python3-numpy fonts-dejavu-core g++ make python3
-  libgloo-dev python3-torch python3-torchvision python3-h5py python3-onnx chromium cpplint)
+  libgloo-dev python3-torch python3-torchvision python3-h5py python3-onnx chromium cpplint
+  libjpeg62-turbo-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ -z "${LIBTORCH:-}" ] && [ ${#missing[@]} -gt 0 ]; then

@@ -4,6 +4,7 @@
 namespace dm {
 // Declared here, not in common.h, so that adding it recompiled no other file.
 void InitDistributed(Napi::Env env, Napi::Object exports);
+void InitJpegDecode(Napi::Env env, Napi::Object exports);
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -15,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dm::InitOptim(env, exports);
   dm::InitRuntime(env, exports);
   dm::InitDistributed(env, exports);
+  dm::InitJpegDecode(env, exports);
   return exports;
 }
 

