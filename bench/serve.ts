@@ -3,15 +3,14 @@
 // the same files with the same detector (scoreImageFiles, what `deepmetric score` runs).
 // Keys serve.*: errors (goal 0), p50/p99 latency, images/s and its ratio to offline (goal ≥ 0.7),
 // the mean batch size, and the server's RSS after the run vs after warm-up (goal within 10%).
-//   npx tsc -p . && node dist/bench/serve.js [--requests 2000] [--clients 32] [--normals 5000] [--batch-wait-ms 5] [--threads N]
+//   npx tsc -p . && node dist/bench/serve.js [--requests 2000] [--clients 32] [--normals 5000] [--batch-wait-ms 5] [--server-threads N] (default: serve's own, every core but one)
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { getNumThreads, setNumThreads } from '../src/index.js';
 import { AnomalyDetector } from '../src/anomaly/anomaly-detector.js';
 import { fitNoiseDetector, noiseImages } from './noise-detector.js';
 import { scoreImageFiles } from '../src/anomaly/score-files.js';
@@ -30,6 +29,8 @@ export interface ServeBench {
   rss_after_mb: number;
   rss_growth_pct: number;
   live_tensors_delta: number;
+  server_cpu_ms_per_request: number;
+  client_cpu_ms_per_request: number;
 }
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -82,7 +83,7 @@ async function metrics(port: number): Promise<Record<string, number>> {
 }
 
 /** The seed's model (MobileNetV2 α 0.5, untrained: speed does not depend on the weights) with a kNN detector over `normals` images. */
-export async function serveBench(o: { requests?: number; clients?: number; normals?: number; warmup?: number; batchWaitMs?: number; log?: (s: string) => void } = {}): Promise<ServeBench> {
+export async function serveBench(o: { requests?: number; clients?: number; normals?: number; warmup?: number; batchWaitMs?: number; threads?: number; log?: (s: string) => void } = {}): Promise<ServeBench> {
   const requests = o.requests ?? 2000;
   const clients = o.clients ?? 32;
   const normals = o.normals ?? 5000;
@@ -121,10 +122,11 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
       offline.dispose();
     }
 
-    const threads = getNumThreads();
-    const child = spawn(process.execPath, [CLI, 'serve', '--detector', path, '--port', '0', '--threads', String(threads), ...(o.batchWaitMs !== undefined ? ['--batch-wait-ms', String(o.batchWaitMs)] : [])], {
-      env: { ...process.env, DEEPMETRIC_NUM_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // serve's own thread default (every core but one) unless the caller names a count.
+    const env = { ...process.env };
+    delete env.DEEPMETRIC_NUM_THREADS;
+    const child = spawn(process.execPath, [CLI, 'serve', '--detector', path, '--port', '0', ...(o.threads ? ['--threads', String(o.threads)] : []),
+      ...(o.batchWaitMs !== undefined ? ['--batch-wait-ms', String(o.batchWaitMs)] : [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -143,7 +145,11 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
       if (warm.statuses.some((s) => s !== 200)) throw new Error(`serve bench: warm-up requests failed: ${[...new Set(warm.statuses)].join(', ')}`);
       const before = await metrics(port);
       log(`serve bench: ${requests} requests from ${clients} clients…`);
+      const serverCpu0 = processCpuMs(child.pid!);
+      const clientCpu0 = process.cpuUsage();
       const run = await load(port, jpegs, requests, clients);
+      const clientCpu = process.cpuUsage(clientCpu0);
+      const serverCpuMs = processCpuMs(child.pid!) - serverCpu0;
       const afterRun = await metrics(port);
       const sorted = [...run.latencies].sort((a, b) => a - b);
       const rate = requests / run.seconds;
@@ -157,6 +163,8 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
         mean_batch: (afterRun.images - before.images) / (afterRun.batches - before.batches),
         rss_warm_mb: before.rss / 2 ** 20, rss_after_mb: afterRun.rss / 2 ** 20, rss_growth_pct: (100 * (afterRun.rss - before.rss)) / before.rss,
         live_tensors_delta: afterRun.live - before.live,
+        // Where the 2 cores went: the server's CPU per request, and the load generator's (same machine).
+        server_cpu_ms_per_request: serverCpuMs / requests, client_cpu_ms_per_request: (clientCpu.user + clientCpu.system) / 1000 / requests,
       };
     } finally {
       child.kill('SIGKILL');
@@ -166,10 +174,15 @@ export async function serveBench(o: { requests?: number; clients?: number; norma
   }
 }
 
+/** User + system CPU time of a process, in ms, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const arg = (name: string): number | undefined => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : undefined);
-  if (arg('--threads')) setNumThreads(arg('--threads')!);
-  const r = await serveBench({ requests: arg('--requests'), clients: arg('--clients'), normals: arg('--normals'), warmup: arg('--warmup'), batchWaitMs: arg('--batch-wait-ms') });
+  const r = await serveBench({ threads: arg('--server-threads'), requests: arg('--requests'), clients: arg('--clients'), normals: arg('--normals'), warmup: arg('--warmup'), batchWaitMs: arg('--batch-wait-ms') });
   process.stdout.write(`${JSON.stringify({ serve: r }, null, 2)}\n`);
 }
