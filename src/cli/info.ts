@@ -22,6 +22,7 @@ export function infoCommand(argv: string[]): void {
     devices: ['cpu', ...(cudaAvailable() ? Array.from({ length: native.cudaDeviceCount() }, (_, i) => `cuda:${i}`) : [])],
     malloc: mallocInfo(),
     openblas_thread_timeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? null,
+    jpeg_fast_path: native.hasJpegFastPath(),
     parallel: parallelInfo().trim(),
   };
   if (o.json) {
@@ -36,6 +37,7 @@ export function infoCommand(argv: string[]): void {
     `devices    ${info.devices.join(', ')}${cudaAvailable() ? '' : ' (this libtorch has no CUDA)'}`,
     `malloc     ${info.malloc} (DEEPMETRIC_MALLOC=default keeps glibc's)`,
     `openblas   threads sleep after 2^${info.openblas_thread_timeout} cycles (OPENBLAS_THREAD_TIMEOUT)`,
+    `jpeg       ${info.jpeg_fast_path ? 'colour JPEGs at the model size decoded by libjpeg-turbo in the addon' : 'every image decoded by sharp (built without libjpeg headers)'}`,
     '',
     info.parallel,
   ].join('\n')}\n`);
