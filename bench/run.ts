@@ -41,6 +41,7 @@ const peerAvailable = !skipPeer && existsSync(join(PEER_DIR, 'peer_torch_step.py
   try { execFileSync(PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }); return true; } catch { return false; }
 })();
 const ROUNDS = quick ? 1 : 3;
+const PER_OP_ROUNDS = quick ? 1 : 7;
 const STEPS = quick ? 20 : 30;
 const WARMUP = 5;
 
@@ -77,9 +78,13 @@ function ourPerOp(): { add_us: number; conv2d_us: number } {
 function perOp(): { add_us: number; conv2d_us: number; add_pytorch_us: number | null; conv2d_pytorch_us: number | null;
   add_ratio_to_pytorch: number | null; conv2d_ratio_to_pytorch: number | null; rounds: { ours: number[]; pytorch: number[] | null }[] } {
   const rounds: { ours: number[]; pytorch: number[] | null }[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  // A µs-sized op swings by ±30 % between rounds on a shared machine: more rounds than the other
+  // benchmarks (they are cheap), and the order of the two sides alternated so that drift cancels.
+  for (let r = 0; r < PER_OP_ROUNDS; r++) {
+    const runPeer = () => (peerAvailable ? peer(resolve('bench', 'peer_op_overhead.py'), ['--time', String(threads)]) : null);
+    const early = r % 2 === 1 ? runPeer() : null;
     const o = ourPerOp();
-    const p = peerAvailable ? peer(resolve('bench', 'peer_op_overhead.py'), ['--time', String(threads)]) : null;
+    const p = r % 2 === 1 ? early : runPeer();
     rounds.push({ ours: [o.add_us, o.conv2d_us], pytorch: p ? [p.add_us, p.conv2d_us] : null });
     log(`  round ${r + 1}: add ${o.add_us.toFixed(2)} µs (pytorch ${p ? p.add_us.toFixed(2) : 'n/a'}), conv2d ${o.conv2d_us.toFixed(1)} µs (pytorch ${p ? p.conv2d_us.toFixed(1) : 'n/a'})`);
   }
