@@ -82,9 +82,9 @@ function perOp(): { add_us: number; conv2d_us: number; add_pytorch_us: number | 
   // benchmarks (they are cheap), and the order of the two sides alternated so that drift cancels.
   for (let r = 0; r < PER_OP_ROUNDS; r++) {
     const runPeer = () => (peerAvailable ? peer(resolve('bench', 'peer_op_overhead.py'), ['--time', String(threads)]) : null);
-    const early = r % 2 === 1 ? runPeer() : null;
-    const o = ourPerOp();
-    const p = r % 2 === 1 ? early : runPeer();
+    let o: ReturnType<typeof ourPerOp>;
+    let p: ReturnType<typeof runPeer>;
+    if (r % 2 === 0) { o = ourPerOp(); p = runPeer(); } else { p = runPeer(); o = ourPerOp(); }
     rounds.push({ ours: [o.add_us, o.conv2d_us], pytorch: p ? [p.add_us, p.conv2d_us] : null });
     log(`  round ${r + 1}: add ${o.add_us.toFixed(2)} µs (pytorch ${p ? p.add_us.toFixed(2) : 'n/a'}), conv2d ${o.conv2d_us.toFixed(1)} µs (pytorch ${p ? p.conv2d_us.toFixed(1) : 'n/a'})`);
   }

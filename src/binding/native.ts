@@ -367,6 +367,9 @@ function addonPath(): string {
   return join(here, '../../..', 'native', 'build', 'Release', 'deepmetric.node');
 }
 
+/** The environment variables deepmetric set when it loaded (child processes inherit them). */
+export const envSetAtLoad: Record<string, string> = {};
+
 /**
  * OpenBLAS (Debian's libtorch does its matrix products with the pthread build) keeps its worker
  * threads spinning ~0.1 s after each product by default. In a training step that is the whole
@@ -381,9 +384,6 @@ function quietBlasThreads(): void {
     envSetAtLoad.OPENBLAS_THREAD_TIMEOUT = '16';
   }
 }
-
-/** The environment variables deepmetric set when it loaded (child processes inherit them). */
-export const envSetAtLoad: Record<string, string> = {};
 
 function load(): NativeBinding {
   quietBlasThreads();

@@ -21,7 +21,7 @@ export function infoCommand(argv: string[]): void {
     threads: getNumThreads(),
     devices: ['cpu', ...(cudaAvailable() ? Array.from({ length: native.cudaDeviceCount() }, (_, i) => `cuda:${i}`) : [])],
     malloc: mallocInfo(),
-    openblas_thread_timeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? null,
+    openblas_thread_timeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? process.env.GOTO_THREAD_TIMEOUT ?? null,
     jpeg_fast_path: native.hasJpegFastPath(),
     parallel: parallelInfo().trim(),
   };
@@ -36,7 +36,7 @@ export function infoCommand(argv: string[]): void {
     `threads    ${info.threads} (set DEEPMETRIC_NUM_THREADS or --threads to change)`,
     `devices    ${info.devices.join(', ')}${cudaAvailable() ? '' : ' (this libtorch has no CUDA)'}`,
     `malloc     ${info.malloc} (DEEPMETRIC_MALLOC=default keeps glibc's)`,
-    `openblas   threads sleep after 2^${info.openblas_thread_timeout} cycles (OPENBLAS_THREAD_TIMEOUT)`,
+    `openblas   ${info.openblas_thread_timeout === null ? 'OpenBLAS\'s default thread timeout' : `threads sleep after 2^${info.openblas_thread_timeout} cycles`} (OPENBLAS_THREAD_TIMEOUT)`,
     `jpeg       ${info.jpeg_fast_path ? 'colour JPEGs at the model size decoded by libjpeg-turbo in the addon' : 'every image decoded by sharp (built without libjpeg headers)'}`,
     '',
     info.parallel,

@@ -1,4 +1,5 @@
-// Decodes JPEG, PNG, WebP (anything libvips reads) into raw interleaved uint8 pixels with sharp.
+// Decodes JPEG, PNG, WebP (anything libvips reads) into raw interleaved uint8 pixels: ordinary colour
+// JPEGs that need no resizing by the addon's libjpeg-turbo, everything else with sharp.
 
 import sharp from 'sharp';
 import { native } from '../binding/native.js';
