@@ -31,22 +31,29 @@ export interface ScoreFilesOptions {
   onProgress?: (done: number) => void;
 }
 
-/** Runs at most `limit` tasks at once, in the order they were queued. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+/**
+ * Runs at most `limit` tasks at once. `whenFree` resolves once fewer than `limit` run, so that a
+ * producer waits there instead of queueing without bound (each queued input may hold a whole file).
+ */
+function limiter(limit: number): { run: <T>(task: () => Promise<T>) => Promise<T>; whenFree: () => Promise<void> } {
   let active = 0;
-  const queue: Array<() => void> = [];
-  const next = (): void => {
-    if (active >= limit || queue.length === 0) return;
+  let waiting: (() => void) | undefined;
+  const run = <T>(task: () => Promise<T>): Promise<T> => {
     active++;
-    queue.shift()!();
-  };
-  return <T>(task: () => Promise<T>) => new Promise<T>((resolve, reject) => {
-    queue.push(() => task().then(resolve, reject).finally(() => {
+    return task().finally(() => {
       active--;
-      next();
-    }));
-    next();
-  });
+      waiting?.();
+      waiting = undefined;
+    });
+  };
+  const whenFree = (): Promise<void> => (active < limit ? Promise.resolve() : new Promise<void>((resolve) => (waiting = resolve)));
+  return { run, whenFree };
+}
+
+function checkCount(name: string, value: unknown, min: number): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min)) {
+    throw new TypeError(`Expected an integer ≥ ${min} for ${name} but received ${JSON.stringify(value) ?? String(value)}`);
+  }
 }
 
 interface Pending { name: string; pixels: Promise<Buffer | Error> }
@@ -61,6 +68,9 @@ interface Pending { name: string; pixels: Promise<Buffer | Error> }
  * ```
  */
 export async function scoreImageFiles(detector: AnomalyDetector, paths: readonly string[] | AsyncIterable<ImageInput>, o: ScoreFilesOptions = {}): Promise<FileScore[]> {
+  checkCount('k', o.k, 0);
+  checkCount('batchSize', o.batchSize, 1);
+  checkCount('concurrency', o.concurrency, 1);
   const p = detector.preprocessing;
   const per = p.width * p.height * p.channels;
   const batchSize = o.batchSize ?? 256;
@@ -93,7 +103,8 @@ export async function scoreImageFiles(detector: AnomalyDetector, paths: readonly
   let chunk: Pending[] = [];
   let running: Promise<void> = Promise.resolve();
   for await (const input of inputs) {
-    const pixels = limit(async () => prepareImage(await input.read(), input.name, p)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    await limit.whenFree();
+    const pixels = limit.run(async () => prepareImage(await input.read(), input.name, p)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     chunk.push({ name: input.name, pixels });
     if (chunk.length === batchSize) {
       const full = chunk;

@@ -14,7 +14,7 @@ export const DISTRIBUTED_OPTIONS: Record<string, OptionSpec> = {
   nnodes: { type: 'number', integer: true, min: 1, default: 1, description: 'Machines taking part; run the same command on each with its --node-rank' },
   'node-rank': { type: 'number', integer: true, min: 0, default: 0, description: "This machine's index among --nnodes (0 hosts rank 0)" },
   'master-addr': { type: 'string', env: 'MASTER_ADDR', description: 'Address of the machine with node rank 0 (several machines)' },
-  'master-port': { type: 'number', integer: true, min: 1, env: 'MASTER_PORT', description: "Rank 0's rendezvous port (default: a rendezvous file on one machine, 29500 on several)" },
+  'master-port': { type: 'number', integer: true, min: 1, env: 'MASTER_PORT', description: "Rank 0's rendezvous port with --nnodes > 1 (default 29500; it listens on every interface). One machine meets through a private rendezvous file and opens no port" },
   'sync-bn': { type: 'boolean', default: false, description: 'Normalise BatchNorm with the statistics of the whole global batch (one small allreduce per layer per step) instead of each rank\'s shard' },
   timeout: { type: 'number', min: 0.1, default: 60, description: 'Seconds a rank waits for the others (joining, each exchange) before failing with the lost rank named' },
 };

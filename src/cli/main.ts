@@ -13,6 +13,7 @@ import { scoreCommand, scoreSpec } from './score.js';
 import { indexCommand, indexSpec, searchCommand, searchSpec } from './index-search.js';
 import { commandInterrupt, EXIT_INTERRUPTED } from './interrupt.js';
 import { serveCommand, serveSpec } from './serve.js';
+import { printable } from '../util/printable.js';
 
 interface Command {
   spec: CommandSpec;
@@ -41,6 +42,9 @@ function usage(): string {
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.spec.summary}`), '', "Run 'deepmetric <command> --help' for a command's options."].join('\n');
 }
 
+/** An error's message for the terminal: file names in it may hold escape or bidi characters. */
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n').map(printable).join('\n');
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -49,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`deepmetric: unknown command '${name}'\n\n${usage()}\n`);
+    process.stderr.write(`deepmetric: unknown command '${printable(name)}'\n\n${usage()}\n`);
     return 2;
   }
   const uninstall = commandInterrupt.install(`deepmetric ${name}`);
@@ -62,15 +66,16 @@ export async function main(argv: string[]): Promise<number> {
     if (commandInterrupt.requested) return EXIT_INTERRUPTED;
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
+    const message = errorText(e);
     if (commandInterrupt.requested) {
-      process.stderr.write(`deepmetric ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`deepmetric ${name}: ${message}\n`);
       return EXIT_INTERRUPTED;
     }
     if (e instanceof UsageError) {
-      process.stderr.write(`deepmetric ${name}: ${e.message}\nRun 'deepmetric ${name} --help' for usage.\n`);
+      process.stderr.write(`deepmetric ${name}: ${message}\nRun 'deepmetric ${name} --help' for usage.\n`);
       return 2;
     }
-    process.stderr.write(`deepmetric ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`deepmetric ${name}: ${message}\n`);
     if (process.env.DEEPMETRIC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   } finally {

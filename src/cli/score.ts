@@ -8,6 +8,7 @@ import { scoreImageFiles, type FileScore } from '../anomaly/score-files.js';
 import { thumbnailDataUri } from '../anomaly/thumbnail.js';
 import { HtmlReport, type ReportImage } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
+import { csvCell } from '../util/printable.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { ProgressBar } from '../util/progress.js';
 import { type CommandSpec, parseOptions, positionalsOf, UsageError } from './args.js';
@@ -49,11 +50,6 @@ export interface ScoreResults {
 }
 
 const neighbourText = (n: Neighbour): string => `${n.name ? basename(n.name.split(':').pop()!) : `#${n.index}`} (${n.distance.toFixed(3)})`;
-
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 function toCsv(r: ScoreResults): string {
   const lines = [['file', 'score', 'threshold', 'verdict', 'neighbours', 'error'].join(',')];

@@ -1,11 +1,12 @@
 // CIFAR-10's official binary layout: files of 3,073-byte records, each one label byte followed by
 // a 32x32 image as three 1,024-byte planes (R, G, B). Converted here to interleaved NHWC.
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES } from './cifar10-constants.js';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, type ImageDataset } from './dataset.js';
+import { InputFileError, readInputFile } from '../util/input-file.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
@@ -73,8 +74,8 @@ export async function loadCifarBinaryFolder(folder: string, split: 'train' | 'te
   const batches = [];
   for (const name of cifarBatchFiles(split)) {
     const file = join(folder, name);
-    const bytes = await readFile(file).catch((error: Error) => {
-      throw new DataFileError(file, `cannot read CIFAR-10 batch (${error.message})`, { cause: error });
+    const bytes = await readInputFile(file, { what: 'CIFAR-10 batch', maxBytes: 64 * 1024 ** 2 }).catch((error: Error) => {
+      throw new DataFileError(file, `cannot read CIFAR-10 batch (${error instanceof InputFileError ? error.reason : error.message})`, { cause: error });
     });
     batches.push({ file, bytes });
   }

@@ -8,6 +8,7 @@
 // Files are written to a temporary name and renamed, so a crash never leaves a half-written cache;
 // the size and digest checks catch files damaged later.
 
+import { InputFileError, openInputFile } from '../util/input-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -208,8 +209,8 @@ export function encodeCacheHeader(header: CacheHeader): Buffer {
 
 /** Reads and verifies a cache file; any damage is a DataFileError naming it. */
 export async function readDatasetCache(file: string): Promise<ImageDataset> {
-  const handle = await open(file, 'r').catch((error: Error) => {
-    throw new DataFileError(file, `cannot open dataset cache (${error.message})`, { cause: error });
+  const { handle } = await openInputFile(file, { what: 'dataset cache', maxBytes: Number.MAX_SAFE_INTEGER }).catch((error: Error) => {
+    throw new DataFileError(file, `cannot open dataset cache (${error instanceof InputFileError ? error.reason : error.message})`, { cause: error });
   });
   try {
     const { header, size, prefixLength, pixelBytes } = await readCacheLayout(handle, file);

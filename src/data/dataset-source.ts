@@ -8,12 +8,13 @@
 //                train lacks (one-class data: train/good/, test/good/, test/<defect>/)
 //     single:    <class>/… only, split later into train and validation (seeded, stratified)
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { archiveKind, LIST_ONLY, readArchiveFile } from './archive-reader.js';
 import { CIFAR10_TEST_BATCHES, CIFAR10_TRAIN_BATCHES, findCifarBatchFolder } from './cifar10-binary.js';
 import { DataFileError } from './data-error.js';
 import { isImageFileName } from './image-decode.js';
+import { readInputFile } from '../util/input-file.js';
 
 export type SourceKind = 'cifar10' | 'idx' | 'image-folder' | 'image-archive';
 
@@ -114,7 +115,7 @@ export async function findIdxFiles(folder: string): Promise<IdxFiles | undefined
 
 /** Class names from a classes.txt: one per line, blank lines ignored. */
 export async function readClassNames(file: string): Promise<string[]> {
-  const names = (await readFile(file, 'utf8')).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const names = (await readInputFile(file, { what: 'class names file', maxBytes: 16 * 1024 ** 2 })).toString('utf8').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
   if (names.length === 0) throw new DataFileError(file, 'holds no class names (expected one per line)');
   if (new Set(names).size !== names.length) throw new DataFileError(file, 'lists a class name twice');
   return names;

@@ -2,8 +2,10 @@
 // level above the classes, `root/<split>/<class>/*` (train/test as in ImageNet-style exports).
 
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readInputFile } from '../util/input-file.js';
+import { MAX_IMAGE_FILE_BYTES } from './image-inputs.js';
 import { DataFileError } from './data-error.js';
 import type { ImageDataset } from './dataset.js';
 import { isImageFileName } from './image-decode.js';
@@ -34,7 +36,7 @@ async function queueClassFolders(collector: ImageCollector, split: string, root:
       .map((entry) => entry.name);
     for (const name of files) {
       const file = join(folder, name);
-      await collector.add(split, className, file, () => readFile(file));
+      await collector.add(split, className, file, () => readInputFile(file, { what: 'image', maxBytes: MAX_IMAGE_FILE_BYTES }));
     }
   }
 }

@@ -4,7 +4,7 @@
 // file being written. With a cache file only the decodes in flight are in memory, so datasets
 // larger than memory can be decoded too.
 
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../util/input-file.js';
 import { join } from 'node:path';
 import { readArchiveFile } from './archive-reader.js';
 import { BoundedPool } from './bounded-pool.js';
@@ -14,6 +14,7 @@ import { sharedBytes, type ImageDataset } from './dataset.js';
 import type { DatasetSource, ImageEntry, ImageLayout } from './dataset-source.js';
 import { decodeImage, type DecodeOptions } from './image-decode.js';
 import { DatasetCacheWriter } from './streamed-cache.js';
+import { MAX_IMAGE_FILE_BYTES } from './image-inputs.js';
 
 export interface PlannedSplit {
   /** 'train' and 'test' for split layouts; a single tree is planned as 'train' alone. */
@@ -107,12 +108,18 @@ export async function decodeLayout(
   let sinks: Promise<SplitSink[]> | undefined;
   // Each image's name, as errors and nearest-neighbour reports show it.
   const nameOf = (entry: ImageEntry): string => (source.kind === 'image-folder' ? join(source.path, entry.path) : `${source.path}:${entry.path}`);
-  const openSinks = (known: Shape): Promise<SplitSink[]> =>
-    Promise.all(plan.splits.map((split) => {
+  const openSinks = async (known: Shape): Promise<SplitSink[]> => {
+    const opened = await Promise.allSettled(plan.splits.map((split) => {
       const file = cacheFiles?.[split.name];
       const files = split.entries.map(nameOf);
       return file ? cacheSink(file, split, plan.classes, known, source.path, files) : Promise.resolve(memorySink(split, plan.classes, known, files));
     }));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (!failed) return opened.map((o) => (o as PromiseFulfilledResult<SplitSink>).value);
+    // One cache file could not be created: close the others rather than leak their descriptors.
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.abort();
+    throw failed.reason;
+  };
   const place = async (entry: ImageEntry, name: string, data: Buffer): Promise<void> => {
     const image = await decodeImage(data, name, decode);
     if (!shape) {
@@ -132,7 +139,7 @@ export async function decodeLayout(
       for (const split of plan.splits) {
         for (const entry of split.entries) {
           const file = nameOf(entry);
-          await pool.add(async () => place(entry, file, await readFile(file)));
+          await pool.add(async () => place(entry, file, await readInputFile(file, { what: 'image', maxBytes: MAX_IMAGE_FILE_BYTES })));
         }
       }
     } else {
@@ -154,8 +161,13 @@ export async function decodeLayout(
   const datasets = new Map<'train' | 'test', ImageDataset>();
   const opened = await sinks;
   for (const [s, split] of plan.splits.entries()) {
-    const dataset = await opened[s].finish();
-    if (dataset) datasets.set(split.name, dataset);
+    try {
+      const dataset = await opened[s].finish();
+      if (dataset) datasets.set(split.name, dataset);
+    } catch (error) {
+      for (const later of opened.slice(s + 1)) await later.abort();
+      throw error;
+    }
   }
   return { plan, datasets };
 }

@@ -1,10 +1,10 @@
 // The IDX format used by MNIST and Fashion-MNIST: 2 zero bytes, a type byte (0x08 = uint8), a
 // dimension count, big-endian uint32 sizes, then the data. Files may be gzip-compressed.
 
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
+import { InputFileError, readInputFile } from '../util/input-file.js';
 
 export interface IdxArray {
   dims: number[];
@@ -31,14 +31,18 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   return { dims, data };
 }
 
+/** The largest IDX file read, compressed or not (MNIST's largest is 47 MB). */
+const MAX_IDX_BYTES = 1024 ** 3;
+
 /** Reads an IDX file, gunzipping it when it starts with the gzip magic bytes. */
 export async function readIdxFile(file: string): Promise<IdxArray> {
-  let bytes: Buffer = await readFile(file).catch((error: Error) => {
-    throw new DataFileError(file, `cannot read IDX file (${error.message})`, { cause: error });
+  let bytes: Buffer = await readInputFile(file, { what: 'IDX file', maxBytes: MAX_IDX_BYTES }).catch((error: Error) => {
+    throw new DataFileError(file, `cannot read IDX file (${error instanceof InputFileError ? error.reason : error.message})`, { cause: error });
   });
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      // Bounded: a few KB of gzip can expand to gigabytes.
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_IDX_BYTES });
     } catch (error) {
       throw new DataFileError(file, `corrupt or truncated gzip data (${(error as Error).message})`, { cause: error });
     }

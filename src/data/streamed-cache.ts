@@ -2,6 +2,7 @@
 // file-backed dataset (labels in memory, pixels read on demand), and `DatasetCacheWriter` writes
 // one image batch at a time, so neither side ever holds all the pixels.
 
+import { InputFileError, openInputFile } from '../util/input-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,8 +33,8 @@ export interface OpenCacheOptions {
 
 /** A cache file as a file-backed dataset; damage is a DataFileError naming the file. */
 export async function openDatasetCache(file: string, options: OpenCacheOptions = {}): Promise<FileImageDataset> {
-  const handle = await open(file, 'r').catch((error: Error) => {
-    throw new DataFileError(file, `cannot open dataset cache (${error.message})`, { cause: error });
+  const { handle } = await openInputFile(file, { what: 'dataset cache', maxBytes: Number.MAX_SAFE_INTEGER }).catch((error: Error) => {
+    throw new DataFileError(file, `cannot open dataset cache (${error instanceof InputFileError ? error.reason : error.message})`, { cause: error });
   });
   try {
     const layout = await readCacheLayout(handle, file);
@@ -103,8 +104,13 @@ export class DatasetCacheWriter {
     }
     const writer = new DatasetCacheWriter(file, temporary, handle, header, prefix.length + header.count * 4);
     if (labels) {
-      if (labels.length !== header.count) throw new RangeError(`Expected ${header.count} labels but received ${labels.length}`);
-      for (const label of labels) checkInteger('label', label, 0, header.classes.length - 1);
+      try {
+        if (labels.length !== header.count) throw new RangeError(`Expected ${header.count} labels but received ${labels.length}`);
+        for (const label of labels) checkInteger('label', label, 0, header.classes.length - 1);
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
       writer.labels.set(labels);
     }
     return writer;

@@ -4,11 +4,11 @@
 // the caller does not select are streamed past without being buffered, and a file entry over a
 // size cap is refused before it is read (a small .tar.gz can expand to gigabytes).
 
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DataFileError } from './data-error.js';
+import { InputFileError, openInputFile } from '../util/input-file.js';
 
 const BLOCK = 512;
 
@@ -272,21 +272,38 @@ export async function* readTarEntries(chunks: AsyncIterable<Buffer>, file: strin
   }
 }
 
-async function isGzipFile(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
+/**
+ * Opens an archive through the guarded open: a regular file (a FIFO or a device is refused, never
+ * waited on), with its first bytes for recognising the kind. The caller closes the handle.
+ */
+export async function openArchiveFile(file: string): Promise<{ handle: FileHandle; magic: Buffer }> {
+  let handle: FileHandle;
   try {
-    const magic = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(magic, 0, 2, 0);
-    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-  } finally {
+    ({ handle } = await openInputFile(file, { what: 'archive', maxBytes: Number.MAX_SAFE_INTEGER }));
+  } catch (error) {
+    throw new DataFileError(file, `cannot open archive (${error instanceof InputFileError ? error.reason : (error as Error).message})`, { cause: error });
+  }
+  const magic = Buffer.alloc(4);
+  try {
+    const { bytesRead } = await handle.read(magic, 0, 4, 0);
+    return { handle, magic: magic.subarray(0, bytesRead) };
+  } catch (error) {
     await handle.close();
+    throw new DataFileError(file, `cannot read archive (${(error as Error).message})`, { cause: error });
   }
 }
 
+export const isGzipMagic = (magic: Buffer): boolean => magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+
 /** Entries of a .tar or .tar.gz file (compression detected from the gzip magic bytes). */
 export async function* readTarFile(file: string, options: TarReadOptions = {}): AsyncGenerator<TarEntry> {
-  const gzip = await isGzipFile(file);
-  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  const { handle, magic } = await openArchiveFile(file);
+  yield* readTarHandle(handle, isGzipMagic(magic), file, options);
+}
+
+/** Entries of an opened .tar (or .tar.gz, with gzip) file; the handle is closed at the end. */
+export async function* readTarHandle(handle: FileHandle, gzip: boolean, file: string, options: TarReadOptions = {}): AsyncGenerator<TarEntry> {
+  const input = handle.createReadStream({ start: 0, highWaterMark: 1 << 20, autoClose: true });
   // pipeline destroys both streams on error or early exit, so errors surface in the loop below.
   const stream: Readable = gzip ? pipeline(input, createGunzip({ chunkSize: 1 << 20 }), () => {}) : input;
   try {
@@ -298,5 +315,6 @@ export async function* readTarFile(file: string, options: TarReadOptions = {}): 
     throw new DataFileError(file, `${reason} (${(error as Error).message})`, { cause: error });
   } finally {
     stream.destroy();
+    input.destroy();
   }
 }

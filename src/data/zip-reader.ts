@@ -2,15 +2,17 @@
 // directory, CRC-32s and sizes), yielding the same entries as the tar reader so that dataset code
 // handles both archive kinds with one loop.
 
+import { closeSync } from 'node:fs';
 import yauzl from 'yauzl';
 import { DataFileError } from './data-error.js';
 import { checkEntrySize, type TarEntry, type TarReadOptions } from './tar-reader.js';
+import { InputFileError, openInputFileSync } from '../util/input-file.js';
 
 export type ArchiveEntry = TarEntry;
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+function openZip(fd: number): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: true, decodeStrings: true, validateEntrySizes: true }, (error, zip) => {
+    yauzl.fromFd(fd, { lazyEntries: true, autoClose: true, decodeStrings: true, validateEntrySizes: true }, (error, zip) => {
       if (error || !zip) reject(error ?? new Error('no zip file'));
       else resolve(zip);
     });
@@ -38,10 +40,22 @@ function readEntryData(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> 
  * is over the cap is refused before it is (yauzl checks the declared sizes against the data).
  */
 export async function* readZipFile(file: string, options: TarReadOptions = {}): AsyncGenerator<ArchiveEntry> {
+  let fd: number;
+  try {
+    ({ fd } = openInputFileSync(file, { what: 'zip archive', maxBytes: Number.MAX_SAFE_INTEGER }));
+  } catch (error) {
+    throw new DataFileError(file, `cannot read zip archive (${error instanceof InputFileError ? error.reason : (error as Error).message})`, { cause: error });
+  }
+  yield* readZipFd(fd, file, options);
+}
+
+/** As readZipFile, from a descriptor of `file` opened for reading; the descriptor is closed at the end. */
+export async function* readZipFd(fd: number, file: string, options: TarReadOptions = {}): AsyncGenerator<ArchiveEntry> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await openZip(file);
+    zip = await openZip(fd);
   } catch (error) {
+    closeSync(fd);
     throw new DataFileError(file, `cannot read zip archive (${(error as Error).message})`, { cause: error });
   }
   // Entries arrive as events; a small queue turns them into an async iteration.

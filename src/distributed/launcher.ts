@@ -68,7 +68,10 @@ export async function launchWorkers(o: LaunchOptions): Promise<LaunchResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const worldSize = nnodes * o.nproc;
   const timeoutSeconds = o.timeoutSeconds ?? 60;
-  const useFile = nnodes === 1 && o.masterPort === undefined;
+  // One machine meets through a file in a private (0700) folder, port or no port: libtorch 1.13's
+  // TCP store listens on every interface, which would open the run to the network.
+  const useFile = nnodes === 1;
+  if (useFile && o.masterPort !== undefined) log(`launch: one machine: the ranks meet through a private rendezvous file; port ${o.masterPort} is not opened (it is used with --nnodes > 1)`);
   const rendezvousDir = useFile ? mkdtempSync(join(tmpdir(), 'deepmetric-rendezvous-')) : null;
   const rendezvous: NodeJS.ProcessEnv = rendezvousDir
     ? { [INIT_METHOD_ENV]: `file://${join(rendezvousDir, 'store')}`, MASTER_ADDR: '127.0.0.1' }

@@ -49,6 +49,22 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError(`Expected each chunk of data to be a string or Uint8Array but received ${typeof chunk}`);
 }
 
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** Why a write failed, in words that name no temporary file. */
+function systemReason(e: NodeJS.ErrnoException, target: string): string {
+  if (e.code === 'ENOENT') return `the folder ${path.dirname(target)} does not exist`;
+  return REASONS[e.code ?? ''] ? `${REASONS[e.code ?? '']} (${e.code})` : e.message;
+}
+
 /**
  * A system error (ENOSPC, EACCES…) whose message names the file being written — not the
  * temporary sibling — while keeping code, errno and syscall for callers that branch on them.
@@ -56,7 +72,7 @@ function toBytes(chunk: unknown): Uint8Array {
 function namingTarget(error: unknown, target: string): unknown {
   const e = error as NodeJS.ErrnoException;
   if (!(e instanceof Error) || typeof e.code !== 'string') return error;
-  const named = new Error(`cannot write ${target}: ${e.message}`, { cause: e }) as NodeJS.ErrnoException;
+  const named = new Error(`cannot write ${target}: ${systemReason(e, target)}`, { cause: e }) as NodeJS.ErrnoException;
   named.code = e.code;
   named.errno = e.errno;
   named.syscall = e.syscall;
@@ -92,9 +108,73 @@ async function fsyncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Writes `data` to `target` so that readers see either the old file or the complete new one,
- * never a half-written file: write a temporary sibling, fsync it, rename it over the target.
- * On any error the temporary file is removed and the old file is left untouched.
+ * How an output goes to `target`. A regular file (or nothing yet) is replaced atomically; a symlink
+ * to one is followed, so the file it points at is replaced and the link stays; a character device
+ * (/dev/null, a terminal) or a FIFO is written directly, never renamed over; anything else is refused.
+ */
+export type OutputTarget = { how: 'atomic'; path: string } | { how: 'direct'; path: string };
+
+export function outputTarget(target: string): OutputTarget {
+  checkTarget(target);
+  let linked: fs.Stats;
+  try {
+    linked = fs.lstatSync(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { how: 'atomic', path: target };
+    throw namingTarget(e, target);
+  }
+  if (linked.isFile()) return { how: 'atomic', path: target };
+  let info: fs.Stats;
+  try {
+    info = linked.isSymbolicLink() ? fs.statSync(target) : linked;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'it is a symbolic link to a missing file' : (e as Error).message;
+    throw Object.assign(new Error(`cannot write ${target}: ${why}`, { cause: e }), { code: code ?? 'EINVAL', path: target });
+  }
+  if (info.isFile()) return { how: 'atomic', path: fs.realpathSync(target) };
+  if (info.isCharacterDevice() || info.isFIFO()) return { how: 'direct', path: target };
+  const kind = info.isDirectory() ? 'a folder' : info.isBlockDevice() ? 'a block device' : info.isSocket() ? 'a socket' : 'not a regular file';
+  throw Object.assign(new Error(`cannot write ${target}: it is ${kind}; name a file to write`), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL', path: target });
+}
+
+/** Writes straight into a device or FIFO (no temporary file, no rename, no fsync). */
+async function writeDirect(target: string, data: AtomicWriteData): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(target, 'w');
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else for await (const chunk of data as AsyncIterable<unknown>) await handle.write(toBytes(chunk));
+    await handle.close();
+    handle = undefined;
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    throw namingTarget(error, target);
+  }
+}
+
+function writeDirectSync(target: string, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(target, 'w');
+    const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+    for (const chunk of chunks) {
+      const bytes = toBytes(chunk);
+      let offset = 0;
+      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset);
+    }
+  } catch (error) {
+    throw namingTarget(error, target);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * The one way deepmetric writes an output file. Writes `data` to `target` so that readers see
+ * either the old file or the complete new one, never a half-written file: write a temporary
+ * sibling, fsync it, rename it over the target. On any error the temporary file is removed and the
+ * old file is left untouched. Devices, FIFOs and symlinks are never replaced (see outputTarget).
  */
 export async function writeFileAtomic(
   target: string,
@@ -103,6 +183,10 @@ export async function writeFileAtomic(
 ): Promise<void> {
   checkTarget(target);
   checkData(data);
+  const resolved = outputTarget(target);
+  if (resolved.how === 'direct') return writeDirect(target, data);
+  const requested = target;
+  target = resolved.path;
   const tmp = atomicTempPath(target);
   let handle: fsp.FileHandle | undefined;
   track(tmp);
@@ -122,7 +206,7 @@ export async function writeFileAtomic(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw namingTarget(error, target);
+    throw namingTarget(error, requested);
   } finally {
     inFlight.delete(tmp);
   }
@@ -143,6 +227,10 @@ export function writeFileAtomicSync(
   if (isChunkSource(data) && !(Symbol.iterator in (data as object))) {
     throw new TypeError('Expected a synchronous iterable for data in writeFileAtomicSync but received an async iterable');
   }
+  const resolved = outputTarget(target);
+  if (resolved.how === 'direct') return writeDirectSync(target, data);
+  const requested = target;
+  target = resolved.path;
   const tmp = atomicTempPath(target);
   let fd: number | undefined;
   track(tmp);
@@ -167,7 +255,7 @@ export function writeFileAtomicSync(
       }
     }
     fs.rmSync(tmp, { force: true });
-    throw namingTarget(error, target);
+    throw namingTarget(error, requested);
   } finally {
     inFlight.delete(tmp);
   }

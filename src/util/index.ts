@@ -1,4 +1,7 @@
-export { writeFileAtomic, writeFileAtomicSync, atomicTempPath } from './atomic-write.js';
+export { writeFileAtomic, writeFileAtomicSync, atomicTempPath, outputTarget } from './atomic-write.js';
+export type { OutputTarget } from './atomic-write.js';
+export { openInputFile, openInputFileSync, readInputFile, readInputFileSync, readInputPrefixSync, InputFileError, DEFAULT_MAX_INPUT_BYTES } from './input-file.js';
+export type { InputFileOptions } from './input-file.js';
 export type { AtomicWriteData, AtomicWriteOptions } from './atomic-write.js';
 export { formatValue, formatNumber, formatCompact } from './format-number.js';
 export { formatDuration } from './format-duration.js';
@@ -6,3 +9,4 @@ export { formatTable, formatMarkdownTable, resolveTable } from './table.js';
 export type { Row, ColumnSpec, TableOptions, Alignment } from './table.js';
 export { ProgressBar } from './progress.js';
 export type { ProgressOptions, ProgressStream, ProgressFields } from './progress.js';
+export { printable, csvCell } from './printable.js';

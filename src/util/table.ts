@@ -1,3 +1,4 @@
+import { printable } from './printable.js';
 import { formatValue } from './format-number.js';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -88,7 +89,9 @@ function columnWidths(t: ResolvedTable): number[] {
  * ```
  */
 export function formatTable(rows: readonly Row[], options: TableOptions = {}): string {
-  const t = resolveTable(rows, options);
+  const resolved = resolveTable(rows, options);
+  // Cells may hold file names: no control character reaches the terminal.
+  const t: ResolvedTable = { headers: resolved.headers.map(printable), cells: resolved.cells.map((r) => r.map(printable)), align: resolved.align };
   const widths = columnWidths(t);
   const line = (cells: string[]) =>
     cells.map((c, j) => pad(c, widths[j]!, t.align[j]!)).join('  ').trimEnd();
