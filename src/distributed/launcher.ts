@@ -1,6 +1,6 @@
 // Starts the worker processes of this machine, as torchrun does: one process per local rank with
 // RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT in its environment
-// (or, on one machine, a fresh rendezvous file instead of a port). When a worker fails, the others
+// (or, on one machine, a fresh private rendezvous file instead of a port). When a worker fails, the others
 // notice on their own within the timeout; the launcher names the failed rank and, should a worker
 // outlive that, ends it.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,7 @@ export interface LaunchOptions {
   nodeRank?: number;
   /** Rank 0's machine; required with several machines, 127.0.0.1 otherwise. */
   masterAddr?: string;
-  /** Rank 0's store port; default: a rendezvous file on one machine, 29500 (torchrun's) on several. */
+  /** Rank 0's store port with several machines (default 29500, torchrun's); one machine always meets through a private rendezvous file. */
   masterPort?: number;
   /** The script each worker runs and its arguments. */
   script: string;

@@ -112,7 +112,28 @@ async function fsyncDirectory(dir: string): Promise<void> {
  * to one is followed, so the file it points at is replaced and the link stays; a character device
  * (/dev/null, a terminal) or a FIFO is written directly, never renamed over; anything else is refused.
  */
-export type OutputTarget = { how: 'atomic'; path: string } | { how: 'direct'; path: string };
+export type OutputTarget = { how: 'atomic'; path: string } | { how: 'direct'; path: string } | { how: 'descriptor'; fd: number };
+
+/**
+ * The descriptor of this process that `target` names through /dev/stdout, /dev/fd/N or
+ * /proc/self/fd/N (followed link by link), or undefined. A socket behind one cannot be reopened by
+ * name, so it is written through the descriptor itself.
+ */
+function ownDescriptor(target: string): number | undefined {
+  let at = target;
+  for (let hop = 0; hop < 40; hop++) {
+    const m = /^\/(?:proc\/(?:self|(\d+))\/fd|dev\/fd)\/(\d+)$/.exec(at);
+    if (m && (m[1] === undefined || Number(m[1]) === process.pid)) return Number(m[2]);
+    let next: string;
+    try {
+      next = fs.readlinkSync(at);
+    } catch {
+      return undefined;
+    }
+    at = path.resolve(path.dirname(at), next);
+  }
+  return undefined;
+}
 
 export function outputTarget(target: string): OutputTarget {
   checkTarget(target);
@@ -134,8 +155,34 @@ export function outputTarget(target: string): OutputTarget {
   }
   if (info.isFile()) return { how: 'atomic', path: fs.realpathSync(target) };
   if (info.isCharacterDevice() || info.isFIFO()) return { how: 'direct', path: target };
+  const fd = info.isSocket() ? ownDescriptor(target) : undefined;
+  if (fd !== undefined) return { how: 'descriptor', fd };
   const kind = info.isDirectory() ? 'a folder' : info.isBlockDevice() ? 'a block device' : info.isSocket() ? 'a socket' : 'not a regular file';
   throw Object.assign(new Error(`cannot write ${target}: it is ${kind}; name a file to write`), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL', path: target });
+}
+
+/** Writes all of `bytes` to an open descriptor. */
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += fs.writeSync(fd, bytes, offset);
+    } catch (e) {
+      // A non-blocking socket (a parent's stdio) that is full: wait for it and go on.
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/** Writes into a descriptor this process already holds (its stdout), which it leaves open. */
+async function writeDescriptor(fd: number, target: string, data: AtomicWriteData): Promise<void> {
+  try {
+    if (typeof data === 'string' || data instanceof Uint8Array) writeAllSync(fd, toBytes(data));
+    else for await (const chunk of data as AsyncIterable<unknown>) writeAllSync(fd, toBytes(chunk));
+  } catch (error) {
+    throw namingTarget(error, target);
+  }
 }
 
 /** Writes straight into a device or FIFO (no temporary file, no rename, no fsync). */
@@ -153,20 +200,16 @@ async function writeDirect(target: string, data: AtomicWriteData): Promise<void>
   }
 }
 
-function writeDirectSync(target: string, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
+function writeDirectSync(target: string, data: string | Uint8Array | Iterable<string | Uint8Array>, held?: number): void {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(target, 'w');
+    fd = held ?? fs.openSync(target, 'w');
     const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
-    for (const chunk of chunks) {
-      const bytes = toBytes(chunk);
-      let offset = 0;
-      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset);
-    }
+    for (const chunk of chunks) writeAllSync(fd, toBytes(chunk));
   } catch (error) {
     throw namingTarget(error, target);
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined && held === undefined) fs.closeSync(fd);
   }
 }
 
@@ -184,6 +227,7 @@ export async function writeFileAtomic(
   checkTarget(target);
   checkData(data);
   const resolved = outputTarget(target);
+  if (resolved.how === 'descriptor') return writeDescriptor(resolved.fd, target, data);
   if (resolved.how === 'direct') return writeDirect(target, data);
   const requested = target;
   target = resolved.path;
@@ -228,7 +272,7 @@ export function writeFileAtomicSync(
     throw new TypeError('Expected a synchronous iterable for data in writeFileAtomicSync but received an async iterable');
   }
   const resolved = outputTarget(target);
-  if (resolved.how === 'direct') return writeDirectSync(target, data);
+  if (resolved.how !== 'atomic') return writeDirectSync(target, data, resolved.how === 'descriptor' ? resolved.fd : undefined);
   const requested = target;
   target = resolved.path;
   const tmp = atomicTempPath(target);
