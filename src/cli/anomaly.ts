@@ -30,7 +30,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, modelSpec, trainConfig, checkBatchFits } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { commandInterrupt } from './interrupt.js';
 import { lockOutputFolder } from '../util/output-lock.js';
@@ -354,6 +354,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
   if (testNormal.labels.length === 0) throw new UsageError(`Expected test images of the normal class(es) ${split.normalClasses.join(', ')} to score and to choose the threshold on but received none`);
   checkScorersFit(scores, scoreOptions, fitSet);
   const config = trainConfig(o, data);
+  if (classHeads.length > 0) checkBatchFits(config.batchSize, trainSet.labels.length);
   const device = config.device ?? 'cpu';
   note(`anomaly: normal ${split.normalClasses.join(',')} vs anomaly ${split.anomalyClasses.join(',')}` +
     ` (reference: ${split.referenceClasses.join(',') || 'none'}); ${trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting,` +

@@ -9,7 +9,7 @@ import { HtmlReport } from '../report/html-report.js';
 import { formatTable } from '../util/table.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, parseHeadOptions, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, parseHeadOptions, trainConfig, checkBatchFits } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
 import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
@@ -94,6 +94,7 @@ async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParall
   if (root) process.stderr.write(`compare: loading the data (${o.data ?? 'default CIFAR-10 source'})…\n`);
   const data = await loadExperimentData(o);
   const config = trainConfig(o, data.dataset);
+  checkBatchFits(config.batchSize, data.train.labels.length);
   if (!dp || dp.isRoot) process.stderr.write(`compare: ${heads.join(' vs ')} on ${data.train.labels.length} training / ${data.val.labels.length} validation images, ` +
     `${o.backbone}${String(o.backbone).startsWith('mobilenet') ? ` α=${o.alpha}` : ''}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
   const results: HeadResult[] = [];

@@ -167,6 +167,11 @@ export function buildModel(o: ParsedOptions, headName: string, numClasses: numbe
 }
 
 /** With the loaded data, its normalization and input description are recorded in the config (and so in checkpoints). */
+/** The trainer drops the last partial batch: a batch larger than the training set would leave none. */
+export function checkBatchFits(batchSize: number, trainingImages: number): void {
+  if (batchSize > trainingImages) throw new UsageError(`Expected --batch-size of at most the ${trainingImages} training images but received ${batchSize}`);
+}
+
 export function trainConfig(o: ParsedOptions, data?: LoadedDataset): TrainConfig {
   const opt = o.optimizer as string;
   const augment = o.augment ? { ...CIFAR10_AUGMENT, ...(o.cutout ? { cutoutSize: o.cutout as number } : {}) } : null;
