@@ -86,10 +86,11 @@ export abstract class Module {
   loadStateDict(state: StateDict, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const strict = opts.strict ?? true;
     const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in state));
-    const unexpected = Object.keys(state).filter((k) => !(k in own));
+    // Own keys only: a tensor named 'constructor' or '__proto__' must not match Object.prototype.
+    const missing = Object.keys(own).filter((k) => !Object.hasOwn(state, k));
+    const unexpected = Object.keys(state).filter((k) => !Object.hasOwn(own, k));
     const mismatched = Object.keys(own)
-      .filter((k) => k in state && state[k].shape.join(',') !== own[k].shape.join(','))
+      .filter((k) => Object.hasOwn(state, k) && state[k].shape.join(',') !== own[k].shape.join(','))
       .map((k) => `${k} (expected [${own[k].shape.join(',')}], received [${state[k].shape.join(',')}])`);
     if (mismatched.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
       const parts = [

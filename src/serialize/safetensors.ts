@@ -1,11 +1,11 @@
 // Named tensors in the safetensors format (8-byte header length, JSON header, raw little-endian data),
 // readable by Python's safetensors. https://github.com/huggingface/safetensors#format
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { native } from '../binding/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { readInputFileSync } from '../util/input-file.js';
 
 const TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', float16: 'F16', int32: 'I32', int64: 'I64', uint8: 'U8', bool: 'BOOL' };
 const FROM_ST: Record<string, DType> = Object.fromEntries(Object.entries(TO_ST).map(([k, v]) => [v, k as DType]));
@@ -22,6 +22,21 @@ export const CHECKSUM_KEY = 'deepmetric.sha256';
  */
 export const FILE_CHECKSUM_KEY = 'deepmetric.file-sha256';
 const PLACEHOLDER = '0'.repeat(64);
+
+/**
+ * deepmetric's checked bundles (./checked-bundle.ts) by their 8-byte magic: a safetensors payload
+ * behind a 56-byte prefix, whose magic a plain reader would take for a header length.
+ */
+const BUNDLES = new Map([
+  ['DMDETEC1', { what: 'detector', use: 'use --detector' }],
+  ['DMINDEX1', { what: 'image index', use: 'use it with `deepmetric search --index`' }],
+]);
+
+/** What to say when a file that should be a `expected` starts with a bundle magic; null when it does not. */
+export function bundleMismatch(head: Uint8Array, source: string, expected: string): string | null {
+  const kind = BUNDLES.get(Buffer.from(head.subarray(0, 8)).toString('latin1'));
+  return kind ? `${source} is a deepmetric ${kind.what} file, not a ${expected}; ${kind.use}` : null;
+}
 
 /** Where the 64 hex digits of the whole-file checksum sit in the buffer, or -1. */
 function fileChecksumOffset(buf: Buffer, headerEnd: number): number {
@@ -66,6 +81,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   return buf;
 }
 
+/** tensors[name] = t, as an own property even for the name '__proto__' (an assignment would replace the prototype). */
+function setOwn<T>(table: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(table, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
@@ -98,25 +118,44 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
     const actual = createHash('sha256').update(buf.subarray(dataStart)).digest('hex');
     if (actual !== expected) throw bad(`its data checksum does not match (expected ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…): the file is corrupted or truncated`);
   }
+  const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = value as Partial<HeaderEntry> | null;
+    const dtype = isPlainObject(e) && typeof e.dtype === 'string' && Object.hasOwn(FROM_ST, e.dtype) ? FROM_ST[e.dtype] : undefined;
+    if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify((e as { dtype?: unknown } | null)?.dtype)}`);
+    const shape = e!.shape;
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+    const offsets = e!.data_offsets;
+    const [begin, end] = Array.isArray(offsets) ? offsets : [];
+    const numel = shape.reduce((a, b) => a * b, 1);
+    if (!isCount(begin) || !isCount(end) || end > dataLen || end - begin !== numel * BYTES[dtype]) {
+      throw bad(`tensor '${name}' has data_offsets [${begin},${end}] that do not fit its shape [${shape}] and the ${dataLen} data bytes; is it truncated?`);
+    }
+    entries.push({ name, dtype, shape, begin, end });
+  }
+  // As the format's own reader validates: in offset order, the tensors cover the data exactly, without overlap or hole.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous = '';
+  for (const e of sorted) {
+    if (e.begin < at) throw bad(`tensor '${e.name}' has data_offsets [${e.begin},${e.end}] that overlap those of tensor '${previous}' (which end at ${at})`);
+    if (e.begin > at) throw bad(`data bytes ${at} to ${e.begin} belong to no tensor (a hole before tensor '${e.name}')`);
+    at = e.end;
+    previous = e.name;
+  }
+  if (at !== dataLen) throw bad(`its last ${dataLen - at} data bytes belong to no tensor`);
   const tensors: Record<string, Tensor> = {};
   try {
-    for (const [name, value] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const e = value as Partial<HeaderEntry> | null;
-      const dtype = isPlainObject(e) ? FROM_ST[e.dtype as string] : undefined;
-      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify((e as { dtype?: unknown } | null)?.dtype)}`);
-      const shape = e!.shape;
-      if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
-      const offsets = e!.data_offsets;
-      const [begin, end] = Array.isArray(offsets) ? offsets : [];
-      const numel = shape.reduce((a, b) => a * b, 1);
-      if (!isCount(begin) || !isCount(end) || end > dataLen || end - begin !== numel * BYTES[dtype]) {
-        throw bad(`tensor '${name}' has data_offsets [${begin},${end}] that do not fit its shape [${shape}] and the ${dataLen} data bytes; is it truncated?`);
-      }
+    for (const { name, dtype, shape, begin, end } of entries) {
       // Copy into an aligned buffer: the slice may start at any byte.
       const bytes = new Uint8Array(end - begin);
       bytes.set(buf.subarray(dataStart + begin, dataStart + end));
-      tensors[name] = new Tensor(native.fromData(bytes, dtype, shape));
+      try {
+        setOwn(tensors, name, new Tensor(native.fromData(bytes, dtype, shape)));
+      } catch (e) {
+        throw new Error(`safetensors: ${source}: cannot create tensor '${name}' [${shape}] (${bytes.length} bytes): ${(e as Error).message}`);
+      }
     }
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
@@ -131,35 +170,13 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
 }
 
 /**
- * Reads a safetensors file. The header length is checked against the file's size before anything
- * else is read, and only regular files are read (a device such as /dev/zero never ends).
+ * Reads a safetensors file, through the guarded open (a regular file, read up to the input limit).
+ * `what` names the file in messages ("checkpoint").
  */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const cannot = (why: string): Error => new Error(`safetensors: cannot read ${path}: ${why}`);
-  let buf: Buffer;
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const info = fstatSync(fd);
-    if (!info.isFile()) throw cannot('it is not a regular file');
-    const prefix = Buffer.alloc(8);
-    if (readSync(fd, prefix, 0, 8, 0) === 8) {
-      const headerLen = prefix.readBigUInt64LE(0);
-      if (headerLen > BigInt(MAX_HEADER) || 8n + headerLen > BigInt(info.size)) {
-        throw new Error(`safetensors: ${path} is not a valid safetensors file: header length ${headerLen} exceeds the file (${info.size} bytes); is it truncated?`);
-      }
-    }
-    buf = Buffer.alloc(info.size);
-    for (let filled = 0; filled < info.size;) {
-      const n = readSync(fd, buf, filled, info.size - filled, filled);
-      if (n === 0) throw cannot(`it ended after ${filled} of ${info.size} bytes`);
-      filled += n;
-    }
-  } catch (e) {
-    if ((e as Error).message.startsWith('safetensors:')) throw e;
-    throw cannot((e as Error).message);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+export function loadSafetensors(path: string, opts: { what?: string } = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const what = opts.what ?? 'safetensors file';
+  const buf = readInputFileSync(path, { what });
+  const bundle = bundleMismatch(buf, path, what);
+  if (bundle) throw new Error(`safetensors: ${bundle}`);
   return decodeSafetensors(buf, path);
 }

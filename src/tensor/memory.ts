@@ -85,7 +85,7 @@ function collect(value: unknown, out: Set<Disposable> = new Set(), depth = 0): S
     for (const v of value) collect(v, out, depth + 1);
   } else if (value instanceof Map) {
     for (const v of value.values()) collect(v, out, depth + 1);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+  } else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
     for (const v of Object.values(value)) collect(v, out, depth + 1);
   }
   return out;

@@ -76,7 +76,7 @@ export interface LoadedCheckpoint<H = unknown, C = unknown> {
 /** Reads and validates a checkpoint; a corrupted or truncated file is a clear error. */
 export function loadCheckpoint<H = unknown, C = unknown>(path: string): LoadedCheckpoint<H, C> {
   if (!existsSync(path)) throw new Error(`checkpoint: ${path} does not exist`);
-  const { tensors, metadata } = loadSafetensors(path);
+  const { tensors, metadata } = loadSafetensors(path, { what: 'checkpoint' });
   const fail = (why: string): never => {
     dispose(tensors);
     throw new Error(`checkpoint: ${path} ${why}`);

@@ -1,8 +1,8 @@
 // torchvision's published files carry the first hex digits of their SHA-256 in the name
 // (resnet18-f37072fd.pth); torch.hub checks it on download, and so do we on load.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { openInputFile } from '../util/input-file.js';
 
 /** The hash prefix a file name declares ('-' then at least 8 hex digits before the extension), or null. */
 export function declaredHashPrefix(path: string): string | null {
@@ -10,10 +10,22 @@ export function declaredHashPrefix(path: string): string | null {
   return m ? m[1] : null;
 }
 
+/** The SHA-256 of a regular file, read in chunks up to its size when opened. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const { handle, size } = await openInputFile(path, { what: 'weights file' });
+  try {
+    const hash = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(Math.min(size, 1 << 20));
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
+      if (bytesRead === 0) break;
+      hash.update(chunk.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Throws when the name declares a hash prefix that the content does not have; returns the prefix checked, if any. */

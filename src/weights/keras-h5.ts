@@ -2,7 +2,9 @@
 // their mapping onto the Keras-faithful MobileNetV2 by Keras's layer names
 // (keras/src/applications/mobilenet_v2.py: Conv1, bn_Conv1, expanded_conv_depthwise, block_N_expand,
 // block_N_depthwise, block_N_project, Conv_1, Conv_1_bn, predictions / Logits).
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { openInputFileSync } from '../util/input-file.js';
 import type { RawTensor } from './raw-tensor.js';
 import type { MobileNetV2 } from '../models/mobilenet-v2.js';
 
@@ -17,7 +19,8 @@ async function h5wasm(): Promise<H5Module> {
   h5 ??= (async () => {
     const m = (await import('h5wasm/node')) as unknown as { default?: H5Module } & Partial<H5Module>;
     const lib = (m.File ? m : m.default) as H5Module;
-    await lib.ready;
+    // HDF5 errors become exceptions, instead of dozens of diagnostic lines printed to stderr.
+    (await lib.ready).activate_throwing_error_handler();
     return lib;
   })();
   return h5;
@@ -30,39 +33,68 @@ function asList(v: unknown): string[] {
   return items.map(String).filter((s) => s !== '');
 }
 
+/** An error of ours, as opposed to one HDF5 raised (which is reworded as a damaged file). */
+class KerasH5Error extends Error {}
+
+/** The gist of an HDF5 error stack: the failing call's reason, then the innermost one. */
+function hdf5Reason(e: unknown): string {
+  const message = (e as Error)?.message ?? String(e);
+  const reasons = [...message.matchAll(/#\d+: .* in [\w.]+\(\): (.*)$/gm)].map((m) => m[1]);
+  return reasons.length === 0 ? message : reasons.length === 1 ? reasons[0] : `${reasons[0]}: ${reasons.at(-1)}`;
+}
+
 /** Every layer with weights in a Keras .h5 file (a weights file, or a full model's model_weights group). */
 export async function readKerasH5(path: string): Promise<KerasLayers> {
+  // The guarded open first: h5wasm would wait for ever on a FIFO; and the file's size bounds what its datasets can hold.
+  const { fd, size } = openInputFileSync(path, { what: 'Keras weights file' });
+  closeSync(fd);
   const lib = await h5wasm();
+  const fail = (why: string): never => { throw new KerasH5Error(`keras h5: ${path} ${why}`); };
   let file: InstanceType<H5Module['File']>;
   try {
     file = new lib.File(resolve(path), 'r');
   } catch (e) {
-    throw new Error(`keras h5: cannot open ${path} as HDF5: ${(e as Error).message}`);
+    return fail(`cannot be opened as HDF5 (damaged or not an HDF5 file): ${hdf5Reason(e)}`);
   }
+  // What the attributes and datasets declare is checked before h5wasm allocates it: together they
+  // cannot hold more than the file (a dataset of fill values, declared in a few bytes, could).
+  let left = size;
+  const checkedValue = (item: { metadata: { size: number; total_size: number; shape: number[] | null }; value: unknown }, what: string): unknown => {
+    const { size: itemBytes, total_size: count, shape } = item.metadata;
+    if (!(itemBytes * count <= left)) fail(`declares ${what} of shape [${shape}] (${itemBytes * count} bytes), more than the ${size}-byte file holds (a fill-value dataset, or damaged)`);
+    left -= itemBytes * count;
+    return item.value;
+  };
+  const attribute = (object: InstanceType<H5Module['Group']>, name: string, where: string): string[] => {
+    const attr = object.attrs[name];
+    return attr ? asList(checkedValue(attr, `the attribute ${where}${name}`)) : [];
+  };
   try {
-    const keys = file.keys();
-    const root = keys.includes('model_weights') ? (file.get('model_weights') as InstanceType<H5Module['Group']>) : file;
-    const names = asList(root.attrs.layer_names?.value);
-    if (names.length === 0) throw new Error(`keras h5: ${path} has no 'layer_names' attribute; is it a Keras weights file (save_weights / keras.applications)?`);
+    const root = file.keys().includes('model_weights') ? file.get('model_weights') : file;
+    if (!(root instanceof lib.Group)) return fail("has a 'model_weights' entry that is not a group (damaged file?)");
+    const names = attribute(root, 'layer_names', '');
+    if (names.length === 0) fail("has no 'layer_names' attribute; is it a Keras weights file (save_weights / keras.applications)?");
     const layers: KerasLayers = new Map();
     for (const layer of names) {
-      const group = root.get(layer) as InstanceType<H5Module['Group']> | null;
-      if (!group) throw new Error(`keras h5: ${path} lists layer '${layer}' in layer_names but has no group for it (damaged file?)`);
+      const group = root.get(layer);
+      if (!(group instanceof lib.Group)) return fail(`lists layer '${layer}' in layer_names but has no group for it (damaged file?)`);
       const weights = new Map<string, RawTensor>();
-      for (const weightName of asList(group.attrs.weight_names?.value)) {
-        const ds = group.get(weightName) as InstanceType<H5Module['Dataset']> | null;
-        if (!ds || !('shape' in ds)) throw new Error(`keras h5: ${path} has no dataset ${layer}/${weightName} listed in its weight_names (damaged file?)`);
-        const value = ds.value as unknown;
+      for (const weightName of attribute(group, 'weight_names', `${layer}/`)) {
+        const ds = group.get(weightName);
+        if (!(ds instanceof lib.Dataset)) return fail(`has no dataset ${layer}/${weightName} listed in its weight_names (damaged file?)`);
+        const value = checkedValue(ds, `the dataset ${layer}/${weightName}`);
         const data = value instanceof Float32Array ? value : value instanceof Float64Array ? Float32Array.from(value) : null;
-        if (!data) throw new Error(`keras h5: ${path}: ${layer}/${weightName} holds ${ds.dtype} data; expected float32 or float64`);
-        const shape = ds.shape ?? [];
+        if (!data) return fail(`holds ${ds.dtype} data in ${layer}/${weightName}; expected float32 or float64`);
         // 'block_1_expand/kernel:0' → 'kernel'
         const short = weightName.split('/').at(-1)!.replace(/:\d+$/, '');
-        weights.set(short, { dtype: 'float32', shape, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+        weights.set(short, { dtype: 'float32', shape: ds.shape ?? [], bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
       }
       if (weights.size > 0) layers.set(layer, weights);
     }
     return layers;
+  } catch (e) {
+    if (e instanceof KerasH5Error) throw e;
+    return fail(`cannot be read (damaged file?): ${hdf5Reason(e)}`);
   } finally {
     file.close();
   }

@@ -1,15 +1,14 @@
 // loadWeights(model, file): published pretrained weights into a model — PyTorch checkpoints
 // (torch.save, zip or legacy), safetensors (timm / Hugging Face) and Keras .h5 files — with strict
 // name and shape checks that report every missing, unexpected and mismatched key.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Module, type StateDict } from '../nn/module.js';
 import { EmbeddingNet } from '../models/embedding-net.js';
 import { MobileNetV2 } from '../models/mobilenet-v2.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { dispose, tidy } from '../tensor/memory.js';
-import { loadSafetensors } from '../serialize/safetensors.js';
+import { bundleMismatch, loadSafetensors } from '../serialize/safetensors.js';
+import { readInputPrefixSync } from '../util/input-file.js';
 import type { InputNormalization } from '../train/batch-tensors.js';
 import { readTorchCheckpoint } from './torch-checkpoint.js';
 import { KERAS_TOP_LAYERS, kerasMobileNetV2Mapping, readKerasH5, type KerasTransform } from './keras-h5.js';
@@ -18,6 +17,7 @@ import { verifyDeclaredHash } from './file-hash.js';
 import { IMAGENET_NORMALIZATION, KERAS_TF_NORMALIZATION } from './normalization.js';
 
 export type WeightsFormat = 'torch' | 'safetensors' | 'keras-h5';
+const FORMATS: readonly WeightsFormat[] = ['torch', 'safetensors', 'keras-h5'];
 
 export interface LoadWeightsOptions {
   /** Default: from the file's first bytes (zip / pickle, HDF5) and extension (.safetensors). */
@@ -48,36 +48,19 @@ export interface LoadedWeights {
 
 const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-async function detectFormat(path: string): Promise<WeightsFormat> {
-  const head = Buffer.alloc(8);
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(path, 'r');
-    await fh.read(head, 0, 8, 0);
-  } catch (e) {
-    throw new Error(`weights: cannot read ${path}: ${(e as Error).message}`);
-  } finally {
-    await fh?.close();
-  }
+function detectFormat(path: string): WeightsFormat {
+  const head = readInputPrefixSync(path, 8, { what: 'weights file' });
   if (head.equals(HDF5_MAGIC)) return 'keras-h5';
+  const bundle = bundleMismatch(head, path, 'weights file');
+  if (bundle) throw new Error(`weights: ${bundle}`);
   if (extname(path).toLowerCase() === '.safetensors') return 'safetensors';
-  if (head.readUInt32LE(0) === 0x04034b50 || head[0] === 0x80) return 'torch';
+  if ((head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) || head[0] === 0x80) return 'torch';
   throw new Error(`weights: ${path} is not a recognised weights file: expected a PyTorch checkpoint (.pth/.pt: zip or pickle), .safetensors or a Keras .h5 (it starts with bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
 /** The input scaling the weights in a file were trained with: Keras's [-1, 1] for .h5 files, else ImageNet mean/std. */
 export function weightsNormalization(path: string): InputNormalization {
-  const head = Buffer.alloc(8);
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    readSync(fd, head, 0, 8, 0);
-  } catch (e) {
-    throw new Error(`weights: cannot read ${path}: ${(e as Error).message}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  return head.equals(HDF5_MAGIC) ? KERAS_TF_NORMALIZATION : IMAGENET_NORMALIZATION;
+  return readInputPrefixSync(path, 8, { what: 'weights file' }).equals(HDF5_MAGIC) ? KERAS_TF_NORMALIZATION : IMAGENET_NORMALIZATION;
 }
 
 /** The module that holds the weights: an EmbeddingNet's backbone, else the module itself. */
@@ -117,7 +100,7 @@ async function kerasStateDict(target: Module, path: string, skipped: string[], s
         missing.push(`${m.layer}/${m.weight} (for ${m.key})`);
         continue;
       }
-      state[m.key] = tidy(() => transform(toTensor(raw), m.transform));
+      state[m.key] = tidy(() => transform(tensorOf(raw, path, `${m.layer}/${m.weight}`), m.transform));
     }
     for (const [layer, weights] of layers) {
       if (used.has(layer)) continue;
@@ -138,14 +121,42 @@ async function kerasStateDict(target: Module, path: string, skipped: string[], s
   }
 }
 
+/** toTensor, naming the file and the tensor when libtorch cannot hold it. */
+function tensorOf(raw: RawTensor, file: string, name: string): Tensor {
+  try {
+    return toTensor(raw);
+  } catch (e) {
+    throw new Error(`weights: ${file}: cannot create tensor '${name}' [${raw.shape}] (${raw.bytes.length} bytes): ${(e as Error).message}`);
+  }
+}
+
+/** A tensor name that a plain object already has ('__proto__', 'constructor'…) cannot be a parameter's, and would confuse the name checks. */
+function checkName(file: string, key: string): void {
+  if (key in Object.prototype) throw new Error(`weights: ${file} holds a tensor named '${key}', which no model parameter can be called (damaged or hostile file?)`);
+}
+
 async function fileStateDict(format: WeightsFormat, path: string): Promise<StateDict> {
   if (format === 'safetensors') {
-    const { tensors } = loadSafetensors(path);
+    const { tensors } = loadSafetensors(path, { what: 'weights file' });
+    try {
+      for (const key of Object.keys(tensors)) checkName(path, key);
+    } catch (e) {
+      dispose(tensors);
+      throw e;
+    }
     return tensors;
   }
   const raw = await readTorchCheckpoint(path);
   const state: StateDict = {};
-  for (const [k, r] of raw) state[k] = toTensor(r);
+  try {
+    for (const [k, r] of raw) {
+      checkName(path, k);
+      state[k] = tensorOf(r, path, k);
+    }
+  } catch (e) {
+    dispose(state);
+    throw e;
+  }
   return state;
 }
 
@@ -161,7 +172,10 @@ async function fileStateDict(format: WeightsFormat, path: string): Promise<State
 export async function loadWeights(model: Module, file: string, opts: LoadWeightsOptions = {}): Promise<LoadedWeights> {
   if (!(model instanceof Module)) throw new TypeError(`Expected a Module for loadWeights but received ${typeof model}`);
   if (typeof file !== 'string' || file === '') throw new TypeError(`Expected a weights file path but received ${JSON.stringify(file)}`);
-  const format = opts.format ?? (await detectFormat(file));
+  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+    throw new TypeError(`Expected format ${FORMATS.map((f) => `'${f}'`).join(', ')} (or none, to detect it) for loadWeights but received ${JSON.stringify(opts.format)}`);
+  }
+  const format = opts.format ?? detectFormat(file);
   const hashPrefix = opts.verifyHash ?? true ? await verifyDeclaredHash(file) : null;
   const target = targetOf(model);
   const skipped: string[] = [];

@@ -28,7 +28,8 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 
 /**
  * The elements of a strided view of storage (offset, shape and strides in elements) copied out in
- * row-major order: how torch rebuilds a tensor from a shared storage.
+ * row-major order: how torch rebuilds a tensor from a shared storage. The caller has checked that
+ * the view lies inside the storage.
  */
 export function gatherStrided(storage: Uint8Array, elementBytes: number, offset: number, shape: readonly number[], strides: readonly number[]): Uint8Array {
   const n = numel(shape);
@@ -42,7 +43,7 @@ export function gatherStrided(storage: Uint8Array, elementBytes: number, offset:
   const index = new Array<number>(shape.length).fill(0);
   let src = offset;
   for (let k = 0; k < n; k++) {
-    out.set(storage.subarray(src * elementBytes, (src + 1) * elementBytes), k * elementBytes);
+    for (let b = 0; b < elementBytes; b++) out[k * elementBytes + b] = storage[src * elementBytes + b];
     // Odometer increment over the last dimension first.
     for (let d = shape.length - 1; d >= 0; d--) {
       index[d]++;

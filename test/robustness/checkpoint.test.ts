@@ -55,7 +55,7 @@ badInput('checkpoint/checksum-key-removed', 'a checkpoint whose checksum entry w
 badInput('checkpoint/dev-zero', 'eval --checkpoint /dev/zero fails at once instead of reading forever', async () => {
   const run = await runCli(['eval', '--checkpoint', '/dev/zero'], { killAfterMs: 30_000 });
   assert.equal(run.code, 1, run.stderr);
-  assert.match(run.stderr, /cannot read \/dev\/zero: it is not a regular file/);
+  assert.match(run.stderr, /cannot read checkpoint \/dev\/zero: it is a character device, not a regular file/);
   assert.ok(run.peakRssMb < 600, `peak RSS ${run.peakRssMb.toFixed(0)} MB`);
 });
 
