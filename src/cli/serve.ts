@@ -1,6 +1,7 @@
 // `deepmetric serve`: a detector (and optionally an image index) behind an HTTP API and a web
 // page (src/serve/). This file only wires options to createServer and handles the signals:
-// SIGTERM or SIGINT stops accepting, finishes the requests in flight, then exits 0.
+// SIGTERM or SIGINT stops accepting, finishes the requests in flight (for at most --timeout-ms,
+// then closes the connections still open), then exits 0.
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -19,6 +20,7 @@ export const serveSpec: CommandSpec = {
     detector: { type: 'string', description: 'A detector file (detector.dmdet from fit-detector or anomaly --out; required)' },
     index: { type: 'string', description: 'An image index (from deepmetric index) for POST /v1/search' },
     host: { type: 'string', default: '127.0.0.1', description: 'Address to listen on (any but a loopback address exposes the server to the network: use --token)' },
+    'allowed-hosts': { type: 'list', description: 'Host header names answered besides localhost, --host and IP addresses (* for any); others get 403, against DNS rebinding' },
     port: { type: 'number', integer: true, min: 0, default: 8080, description: 'Port (0: any free port, printed)' },
     token: { type: 'string', env: 'DEEPMETRIC_SERVE_TOKEN', description: 'Require Authorization: Bearer TOKEN on every route but /healthz and the page files (the env variable keeps it out of ps)' },
     'body-limit-mb': { type: 'number', min: 0.001, default: SERVE_DEFAULTS.bodyLimit / 2 ** 20, description: 'Largest request body in MiB (413 beyond)' },
@@ -26,7 +28,7 @@ export const serveSpec: CommandSpec = {
     'batch-wait-ms': { type: 'number', min: 0, default: SERVE_DEFAULTS.batchWaitMs, description: 'How long an image waits for others to share its forward pass' },
     'max-batch': { type: 'number', integer: true, min: 1, default: SERVE_DEFAULTS.maxBatch, description: 'Most images per forward pass' },
     'max-queue': { type: 'number', integer: true, min: 1, default: SERVE_DEFAULTS.maxQueue, description: 'Most API requests in progress at once (503 with Retry-After beyond)' },
-    'timeout-ms': { type: 'number', min: 1, default: SERVE_DEFAULTS.timeoutMs, description: 'Per-request deadline (503 beyond)' },
+    'timeout-ms': { type: 'number', min: 1, default: SERVE_DEFAULTS.timeoutMs, description: 'Per-request deadline from its first byte (408 while still arriving, 503 after); also the most a shutdown waits' },
     k: { type: 'number', integer: true, min: 0, default: SERVE_DEFAULTS.k, description: 'Nearest normal images per scored image (a request may ask ?k=)' },
     log: { type: 'boolean', default: false, description: 'Log every request as a JSON line on stdout' },
     threads: { ...TRAINING_OPTIONS.threads, description: 'libtorch intra-op threads (default: every core but one, which the event loop needs for HTTP and decoding)' },
@@ -34,7 +36,7 @@ export const serveSpec: CommandSpec = {
   examples: [
     'deepmetric serve --detector runs/detector/detector.dmdet',
     'deepmetric serve --detector detector.dmdet --index photos.dmidx --port 9000',
-    'DEEPMETRIC_SERVE_TOKEN=s3cret deepmetric serve --detector detector.dmdet --host 0.0.0.0',
+    'DEEPMETRIC_SERVE_TOKEN=s3cret deepmetric serve --detector detector.dmdet --host 0.0.0.0 --allowed-hosts scorer.example.com',
   ],
 };
 
@@ -50,8 +52,10 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
   // Uploads are all different: libvips's operation cache would only grow the resident memory.
   sharp.cache(false);
   const host = o.host as string;
+  const timeoutMs = o['timeout-ms'] as number;
   if (!isLoopback(host)) {
-    process.stderr.write(`deepmetric serve: listening on ${host}, reachable from other machines${o.token ? '' : ' without a token (set --token or DEEPMETRIC_SERVE_TOKEN)'}\n`);
+    process.stderr.write(`deepmetric serve: listening on ${host}, reachable from other machines${o.token ? '' : ' without a token (set --token or DEEPMETRIC_SERVE_TOKEN)'}`
+      + `${o['allowed-hosts'] ? '' : '; clients that name the server by a DNS name need it in --allowed-hosts'}\n`);
   }
   const detector = AnomalyDetector.load(resolve(o.detector as string));
   let index: ImageIndex | null = null;
@@ -62,7 +66,8 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
     const app = createServer({
       detector, index, token: o.token as string | undefined, bodyLimit: Math.round((o['body-limit-mb'] as number) * 2 ** 20),
       maxPixels: o['max-pixels'] as number, batchWaitMs: o['batch-wait-ms'] as number, maxBatch: o['max-batch'] as number,
-      maxQueue: o['max-queue'] as number, timeoutMs: o['timeout-ms'] as number, k: o.k as number, logger: o.log as boolean,
+      maxQueue: o['max-queue'] as number, timeoutMs, k: o.k as number, logger: o.log as boolean,
+      allowedHosts: [host, ...((o['allowed-hosts'] as string[] | undefined) ?? [])],
     });
     const stopped = new Promise<string>((done) => {
       const stop = (why: string) => () => done(why);
@@ -91,7 +96,17 @@ export async function serveCommand(argv: string[], opts: { signal?: AbortSignal 
       + `${index ? `, index ${o.index} (${index.manifest.count} images)` : ''}${o.token ? ', bearer token required' : ''}\n`);
     const why = await stopped;
     process.stderr.write(`deepmetric serve: ${why}: finishing the requests in flight…\n`);
-    await app.close();
+    // A request in flight is past its deadline after --timeout-ms: what still holds a connection then
+    // (a client that stopped sending or reading) is cut, so that shutdown ends.
+    const grace = setTimeout(() => {
+      process.stderr.write(`deepmetric serve: closing the connections still open after ${timeoutMs} ms\n`);
+      app.server.closeAllConnections();
+    }, timeoutMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(grace);
+    }
     process.stderr.write('deepmetric serve: stopped\n');
     return { url };
   } finally {

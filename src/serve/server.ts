@@ -1,8 +1,10 @@
 // `createServer`: a detector (and optionally an image index) behind an HTTP API on fastify, with a
 // web page at /. Concurrent requests are batched into one forward; admission is bounded (503 with
-// Retry-After when full); each request has a deadline; bad input is a JSON error with the status
-// that names it, never a crash or a leaked tensor. The caller owns the detector and the index
-// (dispose them after close()); the CLI only wires this (src/cli/serve.ts).
+// Retry-After when full); each request has a deadline from its first byte to its answer; only the
+// host names it is reached by are answered (DNS rebinding); bad input is a JSON error with the
+// status that names it, never a crash or a leaked tensor; answers name training images relative to
+// their data source, never by server paths. The caller owns the detector and the index (dispose
+// them after close()); the CLI only wires this (src/cli/serve.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -12,6 +14,10 @@ import type { ImageIndex, SearchHit } from '../search/image-index.js';
 import type { Preprocessing } from '../data/preprocessing.js';
 import { liveTensors } from '../tensor/memory.js';
 import { decodeUpload } from './decode-upload.js';
+import { hostChecker } from './allowed-host.js';
+import { clientErrorHandler } from './client-error.js';
+import { publicNames } from './public-name.js';
+import { multipartLimits, readUploads, type Upload } from './read-uploads.js';
 import { HttpError } from './http-error.js';
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { RequestBatcher } from './request-batcher.js';
@@ -36,8 +42,10 @@ export interface ServeOptions {
   maxBatch?: number;
   /** Most requests admitted at once (reading, decoding, queued or being scored; default 256); more get 503 + Retry-After. */
   maxQueue?: number;
-  /** Per-request deadline in ms (default 30,000); past it the answer is 503. */
+  /** Per-request deadline in ms (default 30,000), from the request's first byte: a request still arriving past it is 408 and its connection closed; one being processed is 503. */
   timeoutMs?: number;
+  /** Host names answered besides localhost and IP addresses (the name listened on, say); `['*']`: any. Other Host headers get 403 (DNS rebinding). */
+  allowedHosts?: string[];
   /** Nearest normal images per scored image unless ?k= says otherwise (default 3). */
   k?: number;
   /** fastify's logger option (default false). */
@@ -51,7 +59,6 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const API_ROUTES = new Set(['/v1/score', '/v1/embed', '/v1/search']);
 const RETRY_AFTER_S = '1';
 
-interface Upload { name: string; data: Buffer }
 interface ScoreItem { pixels: Buffer; k: number }
 
 function checkOption(name: string, value: number, min: number, integer = true): number {
@@ -90,6 +97,9 @@ export function createServer(o: ServeOptions): FastifyInstance {
   const p = detector.preprocessing;
   const threshold = detector.threshold;
   const normalCount = detector.manifest.neighbours.count;
+  const normalNames = publicNames(detector.manifest.neighbours.names, detector.manifest.dataset?.source);
+  const indexNames = index ? publicNames(index.manifest.names, index.manifest.source) : null;
+  const hostAllowed = hostChecker(o.allowedHosts ?? []);
 
   // ---- metrics ---------------------------------------------------------------------------------
   const metrics = new MetricsRegistry();
@@ -131,10 +141,15 @@ export function createServer(o: ServeOptions): FastifyInstance {
   });
 
   // ---- fastify ---------------------------------------------------------------------------------
+  // Node's requestTimeout bounds a request's arrival (headers and body: a slow upload is 408 and its
+  // socket destroyed, which frees its admission slot). It only acts when headersTimeout is no longer,
+  // and is checked every connectionsCheckingInterval (30 s by default).
+  const deadline = Math.ceil(timeoutMs);
   const app = Fastify({
-    logger: o.logger ?? false, bodyLimit, requestTimeout: Math.ceil(timeoutMs), return503OnClosing: true, forceCloseConnections: 'idle',
+    logger: o.logger ?? false, bodyLimit, requestTimeout: deadline, return503OnClosing: true, forceCloseConnections: 'idle',
+    http: { headersTimeout: deadline, connectionsCheckingInterval: Math.min(1000, deadline) }, clientErrorHandler: clientErrorHandler(timeoutMs),
   });
-  void app.register(multipart, { limits: { fileSize: bodyLimit, files: maxFiles, parts: maxFiles + 16, fields: 16, fieldSize: 1024 }, throwFileSizeLimit: true });
+  void app.register(multipart, { limits: multipartLimits(bodyLimit, maxFiles), throwFileSizeLimit: true });
   // Any other body arrives as bytes (an image, we hope); JSON and text keep their parsers and are refused as not images.
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
@@ -149,6 +164,14 @@ export function createServer(o: ServeOptions): FastifyInstance {
     const url = request.routeOptions.url;
     return url === '/healthz' || (url !== undefined && Object.hasOwn(PAGE_FILES, url));
   };
+
+  app.addHook('onRequest', async (request) => {
+    if (hostAllowed(request.hostname)) return;
+    const host = request.headers.host;
+    throw new HttpError(403, 'HOST_NOT_ALLOWED', host
+      ? `Host ${JSON.stringify(host)} is not a name this server answers to (a guard against DNS rebinding); start it with --allowed-hosts ${request.hostname} to answer it`
+      : 'Expected a Host header but received none');
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (!tokenDigest || isPublic(request)) return;
@@ -191,7 +214,8 @@ export function createServer(o: ServeOptions): FastifyInstance {
     let status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     let message = error.message;
     const code = error.code ?? (status === 500 ? 'INTERNAL' : 'ERROR');
-    if (status === 413) message = `Expected a request body of at most ${bodyLimit} bytes (the body limit) but received more (${error.message})`;
+    // fastify's and @fastify/multipart's own 413s say only 'Request body is too large' or 'request file too large'.
+    if (status === 413 && !(error instanceof HttpError)) message = `Expected a request body of at most ${bodyLimit} bytes (the body limit) but received more (${error.message})`;
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       status = 415;
       message = `Expected an image body or multipart/form-data but received content type ${JSON.stringify(request.headers['content-type'])}`;
@@ -212,37 +236,12 @@ export function createServer(o: ServeOptions): FastifyInstance {
   });
 
   // ---- reading and decoding uploads --------------------------------------------------------------
-  async function readUploads(request: FastifyRequest): Promise<Upload[]> {
-    if (request.isMultipart()) {
-      const uploads: Upload[] = [];
-      let total = 0;
-      for await (const part of request.parts()) {
-        if (part.type !== 'file') continue;
-        const data = await part.toBuffer();
-        total += data.length;
-        if (total > bodyLimit) throw new HttpError(413, 'BODY_TOO_LARGE', `Expected images of at most ${bodyLimit} bytes together (the body limit) but received more`);
-        uploads.push({ name: part.filename || `image-${uploads.length}`, data });
-      }
-      if (uploads.length === 0) throw new HttpError(400, 'NO_IMAGE', 'Expected one or more image files in the multipart body but received none');
-      return uploads;
-    }
-    const body = request.body;
-    if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) {
-      throw new HttpError(400, 'EMPTY_IMAGE', 'Expected an image as the request body (or multipart/form-data) but received an empty body');
-    }
-    if (!Buffer.isBuffer(body)) {
-      throw new HttpError(415, 'NOT_AN_IMAGE', `Expected an image body (image/jpeg, image/png… or application/octet-stream) or multipart/form-data but received ${request.headers['content-type']}`);
-    }
-    const name = (request.query as Record<string, unknown>).name;
-    return [{ name: typeof name === 'string' && name ? name : 'image', data: body }];
-  }
-
   const decodeAll = (uploads: Upload[], prep: Preprocessing): Promise<Buffer[]> => Promise.all(uploads.map((u) => decodeUpload(u.data, u.name, prep, maxPixels)));
 
-  /** Runs work under the request's deadline; aborted (and its queued images dropped) on timeout or when the client goes away. */
+  /** Runs work until the request's deadline (counted from its arrival); aborted (and its queued images dropped) on timeout or when the client goes away. */
   async function withDeadline<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new HttpError(503, 'TIMEOUT', `the request did not finish within ${timeoutMs} ms; retry later`)), timeoutMs);
+    const timer = setTimeout(() => controller.abort(new HttpError(503, 'TIMEOUT', `the request did not finish within ${timeoutMs} ms; retry later`)), Math.max(0, timeoutMs - reply.elapsedTime));
     const gone = (): void => {
       if (!reply.raw.writableEnded) controller.abort(new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection'));
     };
@@ -272,7 +271,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
   route('POST', '/v1/score', async (request, reply) => {
     const k = parseK(request, normalCount, defaultK, 0);
     const scored = await withDeadline(reply, async (signal) => {
-      const uploads = await readUploads(request);
+      const uploads = await readUploads(request, bodyLimit, maxFiles);
       const pixels = await decodeAll(uploads, p);
       const results = await Promise.all(pixels.map((px) => scoreQueue.submit({ pixels: px, k }, signal)));
       return results.map((r, i) => ({ name: uploads[i].name, r }));
@@ -281,14 +280,14 @@ export function createServer(o: ServeOptions): FastifyInstance {
       threshold, k,
       results: scored.map(({ name, r }) => ({
         name, score: r.score, threshold, verdict: r.anomalous ? 'anomaly' : 'normal',
-        neighbours: r.neighbours.map((n) => ({ ...n, image: neighbourImage(n.index) })),
+        neighbours: r.neighbours.map((n) => ({ ...n, name: normalNames?.[n.index] ?? null, image: neighbourImage(n.index) })),
       })),
     };
   });
 
   route('POST', '/v1/embed', async (request, reply) => {
     const embedded = await withDeadline(reply, async (signal) => {
-      const uploads = await readUploads(request);
+      const uploads = await readUploads(request, bodyLimit, maxFiles);
       const pixels = await decodeAll(uploads, p);
       const features = await Promise.all(pixels.map((px) => embedQueue.submit(px, signal)));
       return features.map((f, i) => ({ name: uploads[i].name, embedding: Array.from(f) }));
@@ -300,10 +299,10 @@ export function createServer(o: ServeOptions): FastifyInstance {
     if (!index || !searchQueue) throw new HttpError(404, 'NO_INDEX', 'this server has no image index; start it with --index FILE (written by deepmetric index)');
     const k = parseK(request, index.manifest.count, 5, 1);
     const found = await withDeadline(reply, async (signal) => {
-      const uploads = await readUploads(request);
+      const uploads = await readUploads(request, bodyLimit, maxFiles);
       const pixels = await decodeAll(uploads, index.preprocessing);
       const hits = await Promise.all(pixels.map((px) => searchQueue.submit({ pixels: px, k }, signal)));
-      return hits.map((h, i) => ({ name: uploads[i].name, hits: h }));
+      return hits.map((h, i) => ({ name: uploads[i].name, hits: h.map((hit) => ({ ...hit, name: indexNames?.[hit.index] ?? null })) }));
     });
     return { k, results: found };
   });
