@@ -10,6 +10,7 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { FILE_CHECKSUM_KEY, loadSafetensors, saveSafetensors } from '../serialize/safetensors.js';
 import { nonFiniteTensor } from './finite-check.js';
+import { jsonText } from '../util/json-text.js';
 
 /** /2: the checksum covers the header (epoch, history, config…) as well as the tensors. */
 const FORMAT = 'deepmetric-checkpoint/2';
@@ -51,9 +52,9 @@ export function saveCheckpoint(path: string, c: CheckpointContent): void {
     saveSafetensors(path, tensors, {
       format: FORMAT,
       epoch: String(c.epoch),
-      history: JSON.stringify(c.history ?? null),
-      config: JSON.stringify(c.config ?? null),
-      extra: JSON.stringify(c.extra ?? {}),
+      history: jsonText(c.history ?? null, 'the checkpoint\'s history'),
+      config: jsonText(c.config ?? null, 'the checkpoint\'s config'),
+      extra: jsonText(c.extra ?? {}, 'the checkpoint\'s extra'),
       optimizer: c.optimizer?.kind ?? '',
     }, { checksum: true });
   } finally {

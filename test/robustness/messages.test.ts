@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { before } from 'node:test';
 import { badInput, runCli, tempDir } from './bad-input.js';
 import { writeSyntheticFolder } from '../cli/synthetic-folder.js';
+import { Linear } from '../../src/nn/linear.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
 
 const root = tempDir('messages');
 const data = join(root, 'data');
@@ -26,4 +28,26 @@ badInput('messages/batch-size-over-data-anomaly', 'anomaly --batch-size 512 on a
     '--batch-size', '512', '--cache-dir', join(root, 'cache'), '--out', join(root, 'anomaly')]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /Expected --batch-size of at most the \d+ training images but received 512/);
+});
+
+badInput('messages/checkpoint-bigint', 'a checkpoint config holding a BigInt names the field instead of "Do not know how to serialize a BigInt"', () => {
+  const m = new Linear({ inFeatures: 2, outFeatures: 2 });
+  try {
+    assert.throws(() => saveCheckpoint(join(root, 'big.ckpt'), { modules: { m }, epoch: 1, config: { data: { seed: 5n } } }),
+      /cannot save the checkpoint's config as JSON: field data\.seed is a BigInt \(5n\)/);
+  } finally {
+    m.dispose();
+  }
+});
+
+badInput('messages/checkpoint-circular', 'a circular checkpoint history names the field instead of "Converting circular structure to JSON"', () => {
+  const m = new Linear({ inFeatures: 2, outFeatures: 2 });
+  const history: Record<string, unknown> = { epochs: [] };
+  (history.epochs as unknown[]).push({ parent: history });
+  try {
+    assert.throws(() => saveCheckpoint(join(root, 'loop.ckpt'), { modules: { m }, epoch: 1, history }),
+      /cannot save the checkpoint's history as JSON: field epochs\[0\]\.parent refers back to an object that contains it/);
+  } finally {
+    m.dispose();
+  }
 });
