@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before } from 'node:test';
-import { badInput, runCli, tempDir } from './bad-input.js';
+import { badInput, caseId, runCli, tempDir } from './bad-input.js';
 import { writeSyntheticFolder } from '../cli/synthetic-folder.js';
 import { Linear } from '../../src/nn/linear.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
@@ -15,8 +15,8 @@ before(async () => {
   await writeSyntheticFolder(data, { train: 24, test: 4 });
 });
 
-for (const command of ['train', 'compare']) {
-  badInput(`messages/batch-size-over-data-${command}`, `${command} --batch-size 128 on 72 training images names the flag and the count`, async () => {
+for (const [id, command] of [[caseId('messages/batch-size-over-data-train'), 'train'], [caseId('messages/batch-size-over-data-compare'), 'compare']]) {
+  badInput(id, `${command} --batch-size 128 on 72 training images names the flag and the count`, async () => {
     const r = await runCli([command, '--data', data, '--backbone', 'convnet', '--epochs', '1', '--batch-size', '128', '--cache-dir', join(root, 'cache'), '--out', join(root, command)]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /Expected --batch-size of at most the 72 training images but received 128/);
