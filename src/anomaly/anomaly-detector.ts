@@ -18,10 +18,11 @@ import { RotationHead } from '../losses/rotation-head.js';
 import { KnnScorer } from '../eval/scorers/knn-scorer.js';
 import { ImageScorer, type ImageScoreSpec } from './image-scorer.js';
 import { checkMetric, knnSearch, type KnnMetric } from '../eval/knn.js';
+import { describe } from '../tensor/checks.js';
 import { imagesToTensor, type UInt8Images } from '../train/batch-tensors.js';
 import { ranges } from '../train/evaluate.js';
-import { checkPreprocessing, normalizationOf, type Preprocessing } from '../data/preprocessing.js';
-import { bundleKind, encodeBundle, readBundle } from '../serialize/checked-bundle.js';
+import { normalizationOf, type Preprocessing } from '../data/preprocessing.js';
+import { bundleKind, checkManifestBackbone, checkManifestPreprocessing, encodeBundle, readBundle } from '../serialize/checked-bundle.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Versions } from '../util/versions.js';
 import type { Threshold } from './threshold.js';
@@ -329,6 +330,11 @@ export class AnomalyDetector {
       checkManifest(manifest, path);
       const take = (prefix: string): Record<string, Tensor> => Object.fromEntries(
         Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, t]) => [k.slice(prefix.length + 1), t]));
+      const normal = tensors['normal.embeddings'];
+      if (normal?.ndim !== 2 || normal.dtype !== 'float32' || normal.shape[0] !== manifest.neighbours.count) {
+        throw new Error(`detector: ${path} holds no float32 normal.embeddings of ${manifest.neighbours.count} rows (field neighbours.count)`);
+      }
+      checkModuleSizes(manifest, normal.shape[1], take, `detector: ${path}`);
       const m = manifest.method;
       let net: EmbeddingNet | ConvAutoencoder;
       let head: Head | null = null;
@@ -353,11 +359,11 @@ export class AnomalyDetector {
         scorer = new ImageScorer({ model: net, head: oneClass ? null : head, rotationHead: oneClass ? head as RotationHead : rotationHead }, m.scorer);
         scorer.loadFittedState(take('scorer'), m.scorer);
       }
-      const normal = tensors['normal.embeddings'];
-      if (normal?.ndim !== 2 || normal.shape[0] !== manifest.neighbours.count) {
-        throw new Error(`detector: ${path} holds no normal.embeddings of ${manifest.neighbours.count} rows`);
-      }
       const images = tensors['normal.images'] ?? null;
+      const p = manifest.preprocessing;
+      if (images && (images.dtype !== 'uint8' || images.shape.join(',') !== [normal.shape[0], p.height, p.width, p.channels].join(','))) {
+        throw new Error(`detector: ${path} holds normal.images of shape [${images.shape.join(',')}], not ${normal.shape[0]} uint8 images of ${p.height}×${p.width}×${p.channels} (field preprocessing)`);
+      }
       const device = opts.device ?? 'cpu';
       for (const mod of owned) {
         mod.eval();
@@ -393,8 +399,62 @@ function checkManifest(m: DetectorManifest, path: string): void {
   };
   if (m.format !== DETECTOR_FORMAT) fail(`has format ${JSON.stringify(m.format)}; this deepmetric reads ${DETECTOR_FORMAT}`);
   if (!m.method || (m.method.kind !== 'embedding' && m.method.kind !== 'autoencoder')) fail(`names an unknown method ${JSON.stringify(m.method)}`);
-  checkPreprocessing(m.preprocessing, `detector: ${path}`);
+  checkManifestPreprocessing(m.preprocessing, `detector: ${path}`);
   if (typeof m.threshold?.value !== 'number') fail('holds no threshold');
-  if (!m.neighbours || !Array.isArray(m.neighbours.labels) || m.neighbours.labels.length !== m.neighbours.count) fail('has an inconsistent list of normal training images');
-  checkMetric(m.neighbours.metric, 'metric of the neighbours');
+  const n = m.neighbours;
+  if (!n || !Array.isArray(n.labels) || n.labels.length !== n.count || !(n.names === null || (Array.isArray(n.names) && n.names.length === n.count))) {
+    fail('has an inconsistent list of normal training images (field neighbours)');
+  }
+  checkMetric(n.metric, 'field neighbours.metric');
+}
+
+/** Numbers in the file's tensors whose names start with `prefix.`. */
+function storedNumbers(take: (prefix: string) => Record<string, Tensor>, prefix: string): number {
+  return Object.values(take(prefix)).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * Building the network allocates its weights before the stored ones are read, so the manifest
+ * fields that size them are held to the file: the feature width `dim` (that of the stored normal
+ * embeddings) and, for the weights that grow with a field, the numbers the file stores for them.
+ */
+function checkModuleSizes(manifest: DetectorManifest, dim: number, take: (prefix: string) => Record<string, Tensor>, source: string): void {
+  const expected = (what: string, received: unknown) => new RangeError(`${source}: Expected ${what} but received ${describe(received)}`);
+  const atMost = (claimed: number, prefix: string, field: string): void => {
+    const stored = storedNumbers(take, prefix);
+    if (!(claimed <= stored)) throw new RangeError(`${source}: Expected field ${field} to ask for at most the ${stored} weights the file stores under '${prefix}.' but it asks for ${claimed}`);
+  };
+  const m = manifest.method;
+  if (m.kind === 'autoencoder') {
+    const { inChannels, widths } = m.autoencoder ?? {};
+    if (inChannels !== manifest.preprocessing.channels) throw expected(`field method.autoencoder.inChannels to be ${manifest.preprocessing.channels} (the preprocessing's channels)`, inChannels);
+    if (!Array.isArray(widths) || widths.length !== 3 || !widths.every((w) => Number.isInteger(w) && w > 0)) throw expected('field method.autoencoder.widths to be 3 positive integers', widths);
+    // 3×3 convolutions: in→w1→w2→w3 in the encoder, back in the decoder.
+    atMost(2 * 9 * (inChannels * widths[0] + widths[0] * widths[1] + widths[1] * widths[2]), 'autoencoder', 'method.autoencoder.widths');
+    return;
+  }
+  checkManifestBackbone(m.backbone, 'method.backbone', dim, manifest.preprocessing.channels, source);
+  const heads: Array<[string, string, HeadConfig | null | undefined]> = [['head', 'head', m.head], ['rotation_head', 'rotation', m.rotation_head ?? null]];
+  for (const [field, prefix, config] of heads) {
+    if (config === null && field === 'rotation_head') continue;
+    if (config === null || typeof config !== 'object' || typeof config.name !== 'string') throw expected(`field method.${field} to be a head config {name, …}`, config);
+    if (config.embeddingDim !== dim) throw expected(`field method.${field}.embeddingDim to be ${dim} (the width of the stored normal embeddings)`, config.embeddingDim);
+    // A rotation head holds hidden×dim + 4×(hidden or dim) weights; a classifying head numClasses×subCenters×dim.
+    const hidden = Number(config.hidden ?? 0);
+    const claimed = config.name === 'rotation' ? hidden * dim + 4 * (hidden || dim)
+      : classifies(config) ? Number(config.numClasses) * Number(config.subCenters ?? 1) * dim : 0;
+    atMost(claimed, prefix, `method.${field}`);
+  }
+}
+
+/** Whether a registry head holds class weights (the pair losses hold none), from a tiny one: width 1, at most 16 classes. */
+function classifies(config: HeadConfig): boolean {
+  const probe = rebuildHead({
+    ...config, embeddingDim: 1, ...(config.numClasses !== undefined ? { numClasses: Math.min(Number(config.numClasses), 16) } : {}), ...('subCenters' in config ? { subCenters: 1 } : {}),
+  });
+  try {
+    return probe.classifies;
+  } finally {
+    probe.dispose();
+  }
 }

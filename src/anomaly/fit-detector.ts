@@ -11,9 +11,10 @@ import type { Device } from '../tensor/device.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { preprocessingFor, type Preprocessing } from '../data/preprocessing.js';
 import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
-import type { EmbeddingNet } from '../models/embedding-net.js';
+import { EmbeddingNet } from '../models/embedding-net.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
-import type { Head } from '../losses/head.js';
+import { Head } from '../losses/head.js';
+import { checkInt, describe } from '../tensor/checks.js';
 import { RotationHead } from '../losses/rotation-head.js';
 import type { KnnMetric } from '../eval/knn.js';
 import { datasetSlice, embedDataset, inEvalMode, ranges } from '../train/evaluate.js';
@@ -104,6 +105,40 @@ function encodeDataset(ae: ConvAutoencoder, data: ImageDataset, device: Device, 
   }));
 }
 
+function isImageDataset(d: unknown): boolean {
+  const x = d as ImageDataset | null | undefined;
+  if (x === null || typeof x !== 'object' || !(x.images instanceof Uint8Array) || !(ArrayBuffer.isView(x.labels) || Array.isArray(x.labels)) || !Array.isArray(x.classes)) return false;
+  const sides = [x.height, x.width, x.channels];
+  return sides.every((v) => Number.isInteger(v) && v > 0) && x.images.length === x.labels.length * x.height * x.width * x.channels;
+}
+
+/** The library call's arguments: a wrong one is a TypeError naming its field, not a later "reading 'labels'". */
+function checkFitOptions(o: FitDetectorOptions): void {
+  const expected = (what: string, field: string, received: unknown) => new TypeError(`fitDetector: Expected ${what} for ${field} but received ${describe(received)}`);
+  if (o === null || typeof o !== 'object') throw expected('an options object', 'its options', o);
+  const m = o.method as FitMethod | null | undefined;
+  if (m === null || typeof m !== 'object') throw expected("a method { kind: 'embedding' | 'autoencoder', … }", 'method', m);
+  if (m.kind === 'autoencoder') {
+    if (!(m.autoencoder instanceof ConvAutoencoder)) throw expected('a ConvAutoencoder', 'method.autoencoder', m.autoencoder);
+  } else if (m.kind === 'embedding') {
+    if (!(m.model instanceof EmbeddingNet)) throw expected('an EmbeddingNet', 'method.model', m.model);
+    if (!(m.head instanceof Head)) throw expected('a Head', 'method.head', m.head);
+    if (m.backbone === null || typeof m.backbone !== 'object' || typeof m.backbone.name !== 'string') throw expected('a backbone spec {name, …}', 'method.backbone', m.backbone);
+    if (typeof m.scorer !== 'string') throw expected('a score name', 'method.scorer', m.scorer);
+  } else {
+    throw expected("'embedding' or 'autoencoder'", 'method.kind', (m as { kind?: unknown }).kind);
+  }
+  for (const field of ['normal', 'validation', 'calibration', 'anomalies'] as const) {
+    const optional = field === 'calibration' || field === 'anomalies';
+    if (!(optional && o[field] === undefined) && !isImageDataset(o[field])) {
+      throw expected('an ImageDataset {images, labels, height, width, channels, classes} with one image per label', field, o[field]);
+    }
+  }
+  const kind = o.normalization?.kind;
+  if (kind !== 'unit' && kind !== 'standard') throw expected("{ kind: 'unit' } or { kind: 'standard', mean, std }", 'normalization', o.normalization);
+  if (o.batchSize !== undefined) checkInt(o.batchSize, 'batchSize of fitDetector', 1);
+}
+
 /**
  * Fits a detector: the method's network (copied), its scorer fitted on the normal images, and a
  * threshold chosen on held-out normal images.
@@ -114,6 +149,7 @@ function encodeDataset(ae: ConvAutoencoder, data: ImageDataset, device: Device, 
  * ```
  */
 export function fitDetector(o: FitDetectorOptions): AnomalyDetector {
+  checkFitOptions(o);
   const threshold = checkThresholdRule(o.threshold ?? {});
   if (o.normal.labels.length === 0) throw new RangeError('Expected normal training images to fit the detector on but received none');
   if (o.validation.labels.length === 0) throw new RangeError('Expected held-out normal validation images to choose the threshold on but received none');

@@ -1,7 +1,7 @@
 // `deepmetric fit-detector`: from normal images (plus optional labelled reference classes) to a
 // saved detector, without anomaly images: train the method, fit the scorer on the normal training
 // images, choose the threshold on held-out normal images, write DIR/detector.dmdet.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { materializeDataset } from '../data/file-image-dataset.js';
 import type { NormalizationName } from '../data/normalization.js';
@@ -19,7 +19,8 @@ import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorManifest } from 
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { formatTable } from '../util/table.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
-import { TRAINING_OPTIONS, applyRuntime, buildModel, modelSpec, trainConfig } from './experiment.js';
+import { TRAINING_OPTIONS, applyRuntime, buildModel, checkBatchFits, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
+import { openInputFileSync } from '../util/input-file.js';
 import { ANOMALY_SCORES, POSTERIOR_SCORES, THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
 import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, auxiliaryRotation, buildOneClassRotation, parseDepths } from './anomaly-quality.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
@@ -105,6 +106,11 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   if (thresholdRule.tpr !== undefined) {
     throw new UsageError('Expected --threshold-fpr (fit-detector sees no anomaly images); to choose the threshold by true-positive rate use deepmetric anomaly … --threshold-tpr T');
   }
+  if (o.weights !== undefined) {
+    if (method === 'autoencoder') throw new UsageError('Expected no --weights with --method autoencoder (it has no backbone to load them into)');
+    // Before any data is read or trained on: a missing file, a FIFO or a device is an error at once.
+    closeSync(openInputFileSync(resolve(o.weights as string), { what: 'weights' }).fd);
+  }
   const out = resolve(o.out as string);
   if (readDistributedEnv() === null && ((o.nproc as number) > 1 || (o.nnodes as number) > 1)) {
     // distributed: this process only launches the workers, which rerun this command
@@ -164,6 +170,7 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
   const fitSet = subsetDataset(trainSet, [...trainSet.labels.keys()].filter((i) => trainSet.labels[i] < split.normalClassCount));
   const config = trainConfig(o, data);
   const device = config.device ?? 'cpu';
+  if (method !== 'autoencoder') checkBatchFits(config.batchSize, (method === ONE_CLASS_ROTATION ? fitSet : trainSet).labels.length);
   if (root) process.stderr.write(`fit-detector: normal ${split.normalClasses.join(',')} (reference: ${split.referenceClasses.join(',') || 'none'}); ` +
     `${method === 'autoencoder' ? fitSet.labels.length : trainSet.labels.length} training images, ${fitSet.labels.length} normal for fitting, ${validation.labels.length} held-out normal for the threshold\n`);
 
@@ -192,6 +199,7 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
     const { model, head } = oneClass ?? buildModel(o, method, trainSet.classes.length, data.input);
     const aux = oneClass ? null : auxiliaryRotation(o, model);
     try {
+      await loadPretrainedWeights(o, model);
       const val = oneClass ? rotatedDataset(validation)
         : split.testReference.labels.length > 0 && validation === testNormal ? concatDatasets([validation, split.testReference]) : validation;
       const r = await train({ model, head, train: oneClass ? fitSet : trainSet, val, config, dir: join(out, 'checkpoints', method), resume: o.resume as boolean, label: method,

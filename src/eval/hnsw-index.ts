@@ -1,9 +1,8 @@
 // Approximate k-NN over large reference sets: an HNSW graph from hnswlib-node (optional dependency).
+// The graph is only ever built here, never read from a file: hnswlib trusts a stored graph
+// completely (a crafted one overflows its heap). A saved image index keeps the embeddings and the
+// build options instead; adding the same rows in the same order with them gives the same graph.
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
@@ -20,8 +19,6 @@ interface HierarchicalNSW {
   setEf(ef: number): void;
   getCurrentCount(): number;
   getMaxElements(): number;
-  writeIndexSync(filename: string): void;
-  readIndexSync(filename: string, allowReplaceDeleted?: boolean): void;
 }
 type HnswModule = { HierarchicalNSW: new (space: 'l2' | 'ip' | 'cosine', dim: number) => HierarchicalNSW };
 
@@ -85,30 +82,6 @@ export class HnswIndex {
     this.#index = new lib.HierarchicalNSW(this.metric === 'cosine' ? 'cosine' : 'l2', this.dim);
     this.#index.initIndex(1024, checkInt(opts.m ?? 16, 'm of HnswIndex', 2), checkInt(opts.efConstruction ?? 200, 'efConstruction of HnswIndex', 1),
       checkInt(opts.seed ?? 100, 'seed of HnswIndex', 0));
-  }
-
-  /** The graph in hnswlib's file format, to be stored and given back to HnswIndex.fromBytes. */
-  toBytes(): Buffer {
-    const file = join(tmpdir(), `deepmetric-hnsw-${process.pid}-${randomBytes(6).toString('hex')}.bin`);
-    try {
-      this.#index.writeIndexSync(file);
-      return readFileSync(file);
-    } finally {
-      rmSync(file, { force: true });
-    }
-  }
-
-  /** An index read back from toBytes(); dim and metric must be those it was built with. */
-  static fromBytes(bytes: Uint8Array, dim: number, opts: HnswIndexOptions = {}): HnswIndex {
-    const index = new HnswIndex(dim, opts);
-    const file = join(tmpdir(), `deepmetric-hnsw-${process.pid}-${randomBytes(6).toString('hex')}.bin`);
-    try {
-      writeFileSync(file, bytes);
-      index.#index.readIndexSync(file);
-    } finally {
-      rmSync(file, { force: true });
-    }
-    return index;
   }
 
   /** Number of references added so far. */

@@ -1,22 +1,23 @@
 // Look-alikes: the embeddings of a dataset's images with their names and labels, and the network
 // that made them, in one checksummed file (the detector's container, magic "DMINDEX1"), so that
 // new image files can be embedded and matched to their nearest indexed images — exactly, or
-// through an HNSW graph (hnswlib-node) for large sets.
+// through an HNSW graph (hnswlib-node) for large sets. The graph is rebuilt from the stored
+// embeddings on load, never read from the file (see hnsw-index.ts).
 import type { Tensor } from '../tensor/tensor.js';
 import { dispose, keep, tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
-import { tensor } from '../tensor/creation.js';
 import { fuseConvBatchNorm } from '../nn/fuse.js';
 import { createEmbeddingNet, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { AnyImageDataset } from '../data/file-image-dataset.js';
-import { checkPreprocessing, normalizationOf, preprocessingFor, prepareImage, type Preprocessing } from '../data/preprocessing.js';
+import { normalizationOf, preprocessingFor, prepareImage, type Preprocessing } from '../data/preprocessing.js';
 import { listImageInputs } from '../data/image-inputs.js';
 import { checkMetric, knnSearch, type KnnMetric, type KnnResult } from '../eval/knn.js';
 import { HnswIndex } from '../eval/hnsw-index.js';
+import { checkInt } from '../tensor/checks.js';
 import { embedDataset, inEvalMode, ranges } from '../train/evaluate.js';
 import { imagesToTensor, type InputNormalization, type UInt8Images } from '../train/batch-tensors.js';
-import { bundleKind, encodeBundle, readBundle } from '../serialize/checked-bundle.js';
+import { bundleKind, checkManifestBackbone, checkManifestPreprocessing, encodeBundle, readBundle } from '../serialize/checked-bundle.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { versions, type Versions } from '../util/versions.js';
 
@@ -31,6 +32,8 @@ export interface IndexManifest {
   /** 'exact': every query is compared with every image; 'hnsw': an approximate graph search. */
   kind: 'exact' | 'hnsw';
   metric: KnnMetric;
+  /** kind 'hnsw': how the graph is built (absent in older files, which were built with HNSW_GRAPH). */
+  hnsw?: HnswGraphParams;
   count: number;
   /** Each image's source file, when the dataset had them. */
   names: string[] | null;
@@ -39,6 +42,26 @@ export interface IndexManifest {
   source: string;
   versions: Versions;
   created: string;
+}
+
+/** hnswlib's M, efConstruction and level seed: the same embeddings and these give the same graph. */
+export interface HnswGraphParams {
+  m: number;
+  efConstruction: number;
+  seed: number;
+}
+
+/** The graph of every index this deepmetric builds (hnswlib's defaults). */
+export const HNSW_GRAPH: HnswGraphParams = { m: 16, efConstruction: 200, seed: 100 };
+
+/** The stored parameters, bounded: M sizes every node's link lists, efConstruction the rebuild time. */
+function checkGraphParams(p: unknown): HnswGraphParams {
+  const r = p as HnswGraphParams;
+  if (r === null || typeof r !== 'object') throw new TypeError(`Expected field hnsw to be {m, efConstruction, seed} but received ${JSON.stringify(p)}`);
+  return {
+    m: checkInt(r.m, 'field hnsw.m', 2, 128), efConstruction: checkInt(r.efConstruction, 'field hnsw.efConstruction', 1, 2000),
+    seed: checkInt(r.seed, 'field hnsw.seed', 0, 2 ** 31 - 1),
+  };
 }
 
 export interface SearchHit {
@@ -86,9 +109,9 @@ export class ImageIndex {
     try {
       model.loadStateDict(o.model.stateDict());
       const embeddings = embedDataset(model, o.data, { norm: o.normalization, batchSize: o.batchSize });
-      const hnsw = kind === 'hnsw' ? new HnswIndex(embeddings.shape[1], { metric }).add(embeddings) : null;
+      const hnsw = kind === 'hnsw' ? new HnswIndex(embeddings.shape[1], { metric, ...HNSW_GRAPH }).add(embeddings) : null;
       const manifest: IndexManifest = {
-        format: INDEX_FORMAT, backbone: o.backbone, preprocessing: preprocessingFor(o.data, o.normalization, o.resize), kind, metric,
+        format: INDEX_FORMAT, backbone: o.backbone, preprocessing: preprocessingFor(o.data, o.normalization, o.resize), kind, metric, ...(hnsw ? { hnsw: HNSW_GRAPH } : {}),
         count: o.data.labels.length, names: o.data.files ? [...o.data.files] : null, labels: Array.from(o.data.labels), classes: [...o.data.classes],
         source: o.source ?? 'unknown', versions: versions(), created: new Date().toISOString(),
       };
@@ -146,45 +169,45 @@ export class ImageIndex {
     return decoded.map((d) => (d.pixels instanceof Error ? { file: d.file, hits: [], error: d.pixels.message } : { file: d.file, hits: hits[j++] }));
   }
 
-  /** Writes the index file atomically. */
+  /** Writes the index file atomically: the embeddings and the network (an HNSW graph is rebuilt on load). */
   async save(path: string): Promise<void> {
-    const owned: Tensor[] = [];
-    try {
-      const tensors: Record<string, Tensor> = { embeddings: this.#embeddings };
-      for (const [k, t] of Object.entries(this.#model.stateDict())) tensors[`model.${k}`] = t;
-      if (this.#hnsw) {
-        const g = this.#hnsw.toBytes();
-        const t = tensor(new Uint8Array(g.buffer, g.byteOffset, g.length), { dtype: 'uint8' });
-        owned.push(t);
-        tensors['hnsw.graph'] = t;
-      }
-      await writeFileAtomic(path, encodeBundle(INDEX_BUNDLE, tensors, this.manifest));
-    } finally {
-      dispose(owned);
-    }
+    const tensors: Record<string, Tensor> = { embeddings: this.#embeddings };
+    for (const [k, t] of Object.entries(this.#model.stateDict())) tensors[`model.${k}`] = t;
+    await writeFileAtomic(path, encodeBundle(INDEX_BUNDLE, tensors, this.manifest));
   }
 
-  /** Reads an index file; damaged, truncated or foreign files are errors naming the file and the cause. */
+  /**
+   * Reads an index file; damaged, truncated or foreign files are errors naming the file and the
+   * cause. An HNSW index's graph is rebuilt from the embeddings (a graph stored by older versions
+   * is ignored: hnswlib cannot be given a graph safely).
+   */
   static load(path: string, opts: { fuse?: boolean } = {}): ImageIndex {
     const { tensors, manifest } = readBundle<IndexManifest>(path, INDEX_BUNDLE);
     let model: EmbeddingNet | null = null;
     try {
       if (manifest.format !== INDEX_FORMAT) throw new Error(`has format ${JSON.stringify(manifest.format)}; this deepmetric reads ${INDEX_FORMAT}`);
-      checkPreprocessing(manifest.preprocessing, `image index: ${path}`);
+      const source = `image index: ${path}`;
+      const p = checkManifestPreprocessing(manifest.preprocessing, source);
       const embeddings = tensors.embeddings;
-      if (embeddings?.ndim !== 2 || embeddings.shape[0] !== manifest.count || manifest.labels.length !== manifest.count) {
-        throw new Error(`holds no embeddings of its ${manifest.count} images`);
+      if (embeddings?.ndim !== 2 || embeddings.dtype !== 'float32' || embeddings.shape[0] !== manifest.count) {
+        throw new Error(`holds no float32 embeddings of its ${manifest.count} images (field count)`);
       }
-      model = createEmbeddingNet(manifest.backbone);
+      for (const field of ['labels', 'names'] as const) {
+        const list = manifest[field];
+        if (!(Array.isArray(list) && list.length === manifest.count) && !(field === 'names' && list === null)) throw new Error(`has no list of one ${field.slice(0, -1)} per image (field ${field})`);
+      }
+      if (!Array.isArray(manifest.classes)) throw new Error('has no list of classes (field classes)');
+      const kind = manifest.kind;
+      if (kind !== 'exact' && kind !== 'hnsw') throw new Error(`has field kind ${JSON.stringify(kind)}; expected 'exact' or 'hnsw'`);
+      checkMetric(manifest.metric, 'field metric');
+      if (!tidy(() => embeddings.isfinite().all().item())) throw new Error('holds embeddings that are not finite numbers');
+      const dim = embeddings.shape[1];
+      model = createEmbeddingNet(checkManifestBackbone(manifest.backbone, 'backbone', dim, p.channels, source));
+      if (model.embeddingDim !== dim) throw new Error(`holds embeddings of ${dim} features but its network (field backbone) outputs ${model.embeddingDim}`);
       model.loadStateDict(Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k.slice(6), t])));
       model.eval();
       if (opts.fuse ?? true) fuseConvBatchNorm(model.toChannelsLast());
-      let hnsw: HnswIndex | null = null;
-      if (manifest.kind === 'hnsw') {
-        const graph = tensors['hnsw.graph'];
-        if (!graph) throw new Error('is an HNSW index without its graph');
-        hnsw = HnswIndex.fromBytes(graph.dataSync() as Uint8Array, embeddings.shape[1], { metric: manifest.metric });
-      }
+      const hnsw = kind === 'hnsw' ? new HnswIndex(dim, { metric: manifest.metric, ...checkGraphParams(manifest.hnsw ?? HNSW_GRAPH) }).add(embeddings) : null;
       const index = new ImageIndex(manifest, model, embeddings, hnsw);
       dispose(Object.values(tensors).filter((t) => t !== embeddings));
       return index;

@@ -7,11 +7,16 @@
 //   24  32 bytes SHA-256 of the payload
 //   56  P bytes  a standard safetensors file; its __metadata__.manifest is the JSON manifest
 // Any safetensors reader opens the payload after skipping the first 56 bytes.
+// The checksum is unkeyed (anyone can edit a file and checksum it again), so a manifest is as
+// untrusted as the file: the checks at the end bound what loading may build from one.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Tensor } from '../tensor/tensor.js';
+import { describe } from '../tensor/checks.js';
+import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js';
+import type { BackboneSpec } from '../models/registry.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readInputFileSync } from '../util/input-file.js';
 
 export const BUNDLE_PREFIX_BYTES = 56;
 const VERSION = 1;
@@ -35,8 +40,31 @@ export function bundleKind(kind: BundleKind): BundleKind {
 
 /** The whole file as one buffer: prefix + safetensors(tensors, { manifest }). */
 export function encodeBundle(kind: BundleKind, tensors: Record<string, Tensor>, manifest: unknown): Buffer {
-  const payload = encodeSafetensors(tensors, { [MANIFEST_KEY]: JSON.stringify(manifest) });
+  const payload = encodeSafetensors(tensors, { [MANIFEST_KEY]: manifestJson(kind, manifest) });
   return Buffer.concat([bundlePrefix(kind, payload), payload]);
+}
+
+/** The manifest as JSON; a value JSON cannot hold is a TypeError naming its field, not JSON.stringify's bare complaint. */
+function manifestJson(kind: BundleKind, manifest: unknown): string {
+  try {
+    return JSON.stringify(manifest);
+  } catch (e) {
+    throw new TypeError(`${kind.what}: Expected a manifest of JSON values but ${unstorable(manifest, 'manifest', new Set()) ?? (e as Error).message}`);
+  }
+}
+
+/** Where in `value` (named `at`) JSON fails: a BigInt, or an object inside itself; null if nowhere. */
+function unstorable(value: unknown, at: string, enclosing: Set<object>): string | null {
+  if (typeof value === 'bigint') return `${at} is a BigInt (${value}n)`;
+  if (value === null || typeof value !== 'object') return null;
+  if (enclosing.has(value)) return `${at} refers back to an object that contains it (a cycle)`;
+  enclosing.add(value);
+  for (const [k, v] of Object.entries(value)) {
+    const found = unstorable(v, Array.isArray(value) ? `${at}[${k}]` : `${at}.${k}`, enclosing);
+    if (found) return found;
+  }
+  enclosing.delete(value);
+  return null;
 }
 
 function bundlePrefix(kind: BundleKind, payload: Buffer): Buffer {
@@ -60,13 +88,16 @@ export interface DecodedBundle<M> {
   bytes: Buffer;
 }
 
-/** Reads and verifies a bundle; every way a file can be wrong is an Error that names the file and the cause. */
+/**
+ * Reads and verifies a bundle; every way a file can be wrong is an Error that names the file and
+ * the cause. Only regular files are read (a FIFO or /dev/zero is refused, never waited on).
+ */
 export function readBundle<M>(path: string, kind: BundleKind): DecodedBundle<M> {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFileSync(path);
   } catch (e) {
-    throw new Error(`${kind.what}: cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`${kind.what}: ${(e as Error).message}`);
   }
   return decodeBundle<M>(bytes, kind, path);
 }
@@ -110,4 +141,33 @@ export function decodeBundle<M>(bytes: Buffer, kind: BundleKind, source: string)
     fail('holds no manifest');
   }
   return { tensors, manifest, bytes };
+}
+
+/** The largest image side a manifest may ask for: a model takes a few hundred pixels; a 30000×30000 preprocessing made scoring allocate until OOM. */
+export const MAX_IMAGE_SIDE = 4096;
+
+/** A manifest's preprocessing, checked and within MAX_IMAGE_SIDE; `source` names the file in errors. */
+export function checkManifestPreprocessing(p: unknown, source: string): Preprocessing {
+  const r = checkPreprocessing(p, source);
+  for (const side of ['width', 'height'] as const) {
+    if (r[side] > MAX_IMAGE_SIDE) throw new RangeError(`${source}: Expected field preprocessing.${side} of at most ${MAX_IMAGE_SIDE} pixels but received ${r[side]}`);
+  }
+  return r;
+}
+
+/**
+ * Checks the fields of a manifest's backbone spec (at `field`) that size what building the network
+ * allocates before any stored weight is read: a projection must be as wide as the stored
+ * embeddings (`dim`), the input channels those of the preprocessing.
+ */
+export function checkManifestBackbone(spec: unknown, field: string, dim: number, channels: number, source: string): BackboneSpec {
+  const s = spec as BackboneSpec;
+  if (s === null || typeof s !== 'object' || typeof s.name !== 'string') throw new TypeError(`${source}: Expected field ${field} to be a backbone spec {name, …} but received ${describe(spec)}`);
+  if (s.projectionDim && s.projectionDim !== dim) {
+    throw new RangeError(`${source}: Expected field ${field}.projectionDim to be ${dim} (the width of the stored embeddings) but received ${describe(s.projectionDim)}`);
+  }
+  if (s.inChannels !== undefined && s.inChannels !== channels) {
+    throw new RangeError(`${source}: Expected field ${field}.inChannels to be ${channels} (the preprocessing's channels) but received ${describe(s.inChannels)}`);
+  }
+  return s;
 }
