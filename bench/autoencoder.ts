@@ -11,7 +11,7 @@ import { getNumThreads, manualSeed, setNumThreads, tidy, type Tensor } from '../
 import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { mseLoss } from '../src/nn/functional.js';
-import { imagesToTensor } from '../src/train/batch-tensors.js';
+import { imagesToTensor } from '../src/inference/index.js';
 import { formatTable } from '../src/util/table.js';
 import { peerEnv } from './peer-env.js';
 

@@ -10,7 +10,7 @@ import { getNumThreads, manualSeed, noGrad, setNumThreads, tidy } from '../src/i
 import { createEmbeddingNet } from '../src/models/registry.js';
 import { createHead } from '../src/losses/registry.js';
 import { fuseConvBatchNorm } from '../src/nn/fuse.js';
-import { imagesToTensor } from '../src/train/batch-tensors.js';
+import { imagesToTensor } from '../src/inference/index.js';
 import { exportOnnx } from '../src/export/export-onnx.js';
 import { formatTable } from '../src/util/table.js';
 

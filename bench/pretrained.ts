@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { getNumThreads, manualSeed, setNumThreads, tidy, torchVersion } from '../src/index.js';
 import { createEmbeddingNet } from '../src/models/registry.js';
 import { fuseConvBatchNorm } from '../src/nn/fuse.js';
-import { embedDataset } from '../src/train/evaluate.js';
+import { embedDataset } from '../src/inference/index.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { IMAGENET_NORMALIZATION } from '../src/weights/normalization.js';
 import { peerEnv } from './peer-env.js';

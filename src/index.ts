@@ -29,6 +29,7 @@ export * as schedules from './optim/schedule.js';
 // Data, training, evaluation.
 export * as data from './data/index.js';
 export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';
+export * as inference from './inference/index.js';
 export * as training from './train/index.js';
 export { train, type TrainRun, type TrainConfig, type TrainResult } from './train/trainer.js';
 export { runTrainingLoop, type TrainingHooks, type TrainingLoopOptions, type TrainingLoopResult } from './train/training-loop.js';

@@ -7,8 +7,7 @@ import { cat } from '../tensor/combine.js';
 import type { Device } from '../tensor/device.js';
 import type { Module } from '../nn/module.js';
 import type { ImageDataset } from '../data/dataset.js';
-import type { InputNormalization } from '../train/batch-tensors.js';
-import { datasetSlice, inEvalMode, ranges } from '../train/evaluate.js';
+import { type InputNormalization, datasetSlice, inEvalMode, ranges } from '../inference/index.js';
 import { depthFeatures } from '../models/depth-features.js';
 import type { TestTimeAugmentation } from './rotation/rotation-score.js';
 

@@ -15,7 +15,7 @@ export { aggregateSeeds, formatMeanStd, type SeedRow, type SeedSummary } from '.
 export { checkThresholdRule, chooseThreshold, fractionAbove, type Threshold, type ThresholdRule } from './threshold.js';
 export { thumbnailDataUri } from './thumbnail.js';
 export { type AutoencoderEpoch, type AutoencoderTrainResult, type AutoencoderTrainRun, reconstructionErrors, trainAutoencoder } from './train-autoencoder.js';
-export { type ImageLayout, rotate90, ROTATION_COUNT, rotationBatch, type RotationBatch } from './rotation/rotate.js';
+export { type ImageLayout, rotate90, ROTATION_COUNT, rotationBatch, type RotationBatch } from '../losses/rotate.js';
 export { RotationAuxiliaryTask, RotationOnlyTask } from './rotation/rotation-task.js';
 export { rotationScore, rotationScores, type TestTimeAugmentation } from './rotation/rotation-score.js';
 export { rotatedDataset, ROTATION_CLASSES } from './rotation/rotated-dataset.js';

@@ -23,7 +23,7 @@ export { archiveKind, type ArchiveKind, LIST_ONLY, readArchiveFile } from './arc
 export { type AnyImageDataset, type FileImageDataset, FileImageReader, imagesInRange, isFileImageDataset, materializeDataset, readRows } from './file-image-dataset.js';
 export { DatasetCacheWriter, type OpenCacheOptions, openDatasetCache } from './streamed-cache.js';
 export { changesShape, resizeDataset } from './resize-dataset.js';
-export { channelStatistics, chooseNormalization, type DatasetNormalization, IMAGENET_MEAN, IMAGENET_STD, type NormalizationName, NORMALIZATIONS } from './normalization.js';
+export { channelStatistics, chooseNormalization, type DatasetNormalization, IMAGENET_MEAN, IMAGENET_STD, type InputNormalization, type NormalizationName, NORMALIZATIONS } from './normalization.js';
 export { type DatasetSource, describeDatasetSource, detectImageLayout, findIdxFiles, type IdxFiles, type ImageEntry, type ImageLayout, imageLayoutOf, readClassNames, type SourceKind } from './dataset-source.js';
 export { type DatasetInput, loadDataset, type LoadDatasetOptions, type LoadedDataset, parseImageSize, RESIZE_FITS, type ResizeFit } from './load-dataset.js';
 export { decodeLayout, type LayoutPlan, planLayout, type PlannedSplit } from './layout-decoder.js';

@@ -18,7 +18,7 @@ import type { AnyImageDataset } from './file-image-dataset.js';
 import { decodeLayout } from './layout-decoder.js';
 import type { DecodeOptions, ResizeOptions } from './image-decode.js';
 import { loadMnist } from './mnist-idx.js';
-import { chooseNormalization, NORMALIZATIONS, type DatasetNormalization, type NormalizationName } from './normalization.js';
+import { chooseNormalization, NORMALIZATIONS, type InputNormalization, type NormalizationName } from './normalization.js';
 import { resizeDataset } from './resize-dataset.js';
 import { trainValidationSplit } from './splits.js';
 import { openDatasetCache } from './streamed-cache.js';
@@ -84,7 +84,7 @@ export interface LoadedDataset {
   /** Classes with at least one held-out image. */
   testClassNames: string[];
   /** Input scaling for models trained on this data (record it with the model). */
-  normalization: DatasetNormalization;
+  normalization: InputNormalization;
   /** The decoded image shape, how images were resized and how validation was split off: store it with a model. */
   input: DatasetInput;
   source: { kind: SourceKind; path: string; layout: 'split' | 'single' };

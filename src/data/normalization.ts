@@ -1,7 +1,8 @@
 // How pixels become model inputs, chosen per dataset: pixels/255 ('unit', the seed's), fixed
 // per-channel mean/std presets (CIFAR-10's, ImageNet's), or the mean/std of the training split
 // itself ('standard'). The chosen values are stored with the trained model (its TrainConfig), so
-// evaluation and scoring reuse them. The shape matches InputNormalization in src/train.
+// evaluation and scoring reuse them. InputNormalization is the one type for this scaling: it is
+// defined here, the lowest layer that chooses it, and src/inference applies it to tensors.
 
 import { CIFAR10_MEAN, CIFAR10_STD } from './cifar10-constants.js';
 import { imagesInRange, type AnyImageDataset } from './file-image-dataset.js';
@@ -9,16 +10,19 @@ import { imagesInRange, type AnyImageDataset } from './file-image-dataset.js';
 export const NORMALIZATIONS = ['unit', 'none', 'standard', 'cifar10', 'imagenet'] as const;
 export type NormalizationName = (typeof NORMALIZATIONS)[number];
 
-export interface DatasetNormalization {
-  /** 'unit': x = pixels / 255. 'standard': x = (pixels / 255 − mean) / std per channel. */
+export interface InputNormalization {
+  /** 'unit': x = pixels / 255 (the seed's). 'standard': x = (pixels / 255 − mean) / std per channel. */
   kind: 'unit' | 'standard';
-  mean?: number[];
-  std?: number[];
+  mean?: readonly number[];
+  std?: readonly number[];
 }
 
-/** torchvision's ImageNet statistics, the inputs pretrained ImageNet weights expect. */
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+/** @deprecated The former name of InputNormalization (the same type). */
+export type DatasetNormalization = InputNormalization;
+
+/** torchvision's and timm's ImageNet statistics (of pixels / 255), RGB: the inputs pretrained ImageNet weights expect. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /** Per-channel mean and standard deviation of pixels/255 over every image (read in chunks). */
 export function channelStatistics(dataset: AnyImageDataset): { mean: number[]; std: number[] } {
@@ -56,8 +60,8 @@ export function channelStatistics(dataset: AnyImageDataset): { mean: number[]; s
  * The normalization named `name` for this training set. 'standard' uses CIFAR-10's published
  * constants when `isCifar10` (they are its training split's statistics), else computes them.
  */
-export function chooseNormalization(name: NormalizationName, train: AnyImageDataset, isCifar10 = false): DatasetNormalization {
-  const preset = (label: string, mean: readonly number[], std: readonly number[]): DatasetNormalization => {
+export function chooseNormalization(name: NormalizationName, train: AnyImageDataset, isCifar10 = false): InputNormalization {
+  const preset = (label: string, mean: readonly number[], std: readonly number[]): InputNormalization => {
     if (train.channels !== mean.length) {
       throw new RangeError(`Expected ${mean.length}-channel images for the ${label} normalization but the dataset has ${train.channels}; use --normalize standard (statistics of the training split) or --channels ${mean.length}`);
     }

@@ -2,7 +2,7 @@
 // are brought to it, and the per-channel scaling. Stored with detectors and image indexes so new
 // image files are prepared exactly as the training images were.
 import { decodeImage, type DecodeOptions } from './image-decode.js';
-import type { InputNormalization } from '../train/batch-tensors.js';
+import type { InputNormalization } from './normalization.js';
 
 export interface Preprocessing {
   width: number;

@@ -1,7 +1,7 @@
 // The graph's input and its scaling: images as a user has them (NHWC, pixel values 0–255, uint8 or
 // float32) turned into the model's input exactly as imagesToTensor does for training:
 // [N,H,W,C] → [N,C,H,W], / 255, then (x − mean) / std per channel for 'standard' normalisation.
-import type { InputNormalization } from '../train/batch-tensors.js';
+import type { InputNormalization } from '../inference/index.js';
 import { OnnxDataType } from './onnx-proto.js';
 import type { OnnxGraph } from './onnx-graph.js';
 

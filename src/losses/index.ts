@@ -31,3 +31,4 @@ export { MultipleLosses, type MultipleLossesConfig, type LossModule } from './mu
 export { CenterLoss, type CenterLossConfig } from './center-loss.js';
 export { SoftmaxCenterHead, type SoftmaxCenterHeadConfig } from './softmax-center-head.js';
 export { RotationHead, type RotationHeadConfig } from './rotation-head.js';
+export { type ImageLayout, rotate90, ROTATION_COUNT, rotationBatch, type RotationBatch } from './rotate.js';

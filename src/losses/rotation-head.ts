@@ -9,7 +9,7 @@ import { crossEntropy } from '../nn/functional.js';
 import { checkInt } from '../tensor/checks.js';
 import { ClassificationHead } from './classification-head.js';
 import { checkEmbeddings, checkLabels } from '../tensor/tensor-checks.js';
-import { ROTATION_COUNT } from '../anomaly/rotation/rotate.js';
+import { ROTATION_COUNT } from './rotate.js';
 
 export interface RotationHeadConfig {
   embeddingDim: number;

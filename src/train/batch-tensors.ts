@@ -1,38 +1,9 @@
-// Turns a uint8 NHWC batch from the data loader into model inputs: float [N,C,H,W] in
-// channels-last memory (the NHWC bytes viewed through a permute — no layout copy) and int64 labels.
+// Labels of a training or validation batch as the int64 tensor the losses take. (Images become
+// model inputs in src/inference/images-to-tensor.ts.)
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import type { Device } from '../tensor/device.js';
-
-export interface InputNormalization {
-  /** 'unit': pixels / 255 (the seed's). 'standard': (pixels / 255 − mean) / std per channel. */
-  kind: 'unit' | 'standard';
-  mean?: readonly number[];
-  std?: readonly number[];
-}
-
-export interface UInt8Images {
-  images: Uint8Array;
-  size: number;
-  height: number;
-  width: number;
-  channels: number;
-}
-
-export function imagesToTensor(batch: UInt8Images, norm: InputNormalization = { kind: 'unit' }, device: Device = 'cpu'): Tensor {
-  const { size, height, width, channels } = batch;
-  return tidy(() => {
-    let x = tensor(batch.images, { shape: [size, height, width, channels], device }).permute(0, 3, 1, 2).to('float32').div(255);
-    if (norm.kind === 'standard') {
-      if (!norm.mean || !norm.std || norm.mean.length !== channels || norm.std.length !== channels) {
-        throw new TypeError(`Expected ${channels} per-channel mean and std values for standard normalization but received ${JSON.stringify(norm)}`);
-      }
-      x = x.sub(tensor([...norm.mean], { device }).reshape(1, channels, 1, 1)).div(tensor([...norm.std], { device }).reshape(1, channels, 1, 1));
-    }
-    return x;
-  });
-}
 
 export function labelsToTensor(labels: Int32Array, device: Device = 'cpu'): Tensor {
   return tidy(() => tensor(labels, { device }).to('int64'));

@@ -12,8 +12,7 @@ import type { Module } from '../nn/module.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
 import type { AnyImageDataset } from '../data/file-image-dataset.js';
 import { stratifiedSubset } from '../data/splits.js';
-import type { InputNormalization } from './batch-tensors.js';
-import { datasetSlice, ranges } from './evaluate.js';
+import { datasetSlice, ranges, type InputNormalization } from '../inference/index.js';
 
 /** The BatchNorm layers of a module tree. */
 export function batchNormLayers(model: Module): Array<BatchNorm1d | BatchNorm2d> {

@@ -4,5 +4,6 @@ export { readTorchCheckpoint, decodeTorchCheckpoint } from './torch-checkpoint.j
 export { readKerasH5, kerasMobileNetV2Mapping, KERAS_TOP_LAYERS, type KerasLayers, type KerasMapping } from './keras-h5.js';
 export { unpickle, PyGlobal, type UnpickleHooks } from './pickle.js';
 export { declaredHashPrefix, sha256File, verifyDeclaredHash } from './file-hash.js';
-export { IMAGENET_MEAN, IMAGENET_STD, IMAGENET_NORMALIZATION, KERAS_TF_NORMALIZATION } from './normalization.js';
+export { IMAGENET_MEAN, IMAGENET_STD } from '../data/normalization.js';
+export { IMAGENET_NORMALIZATION, KERAS_TF_NORMALIZATION } from './normalization.js';
 export { type RawTensor, toTensor } from './raw-tensor.js';

@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { dispose, tidy } from '../tensor/memory.js';
 import { bundleMismatch, loadSafetensors } from '../serialize/safetensors.js';
 import { readInputPrefixSync } from '../util/input-file.js';
-import type { InputNormalization } from '../train/batch-tensors.js';
+import type { InputNormalization } from '../data/normalization.js';
 import { readTorchCheckpoint } from './torch-checkpoint.js';
 import { KERAS_TOP_LAYERS, kerasMobileNetV2Mapping, readKerasH5, type KerasTransform } from './keras-h5.js';
 import { toTensor, type RawTensor } from './raw-tensor.js';

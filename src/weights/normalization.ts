@@ -1,10 +1,6 @@
 // The input scaling each family of published weights was trained with, recorded with the model
 // when its weights are loaded, so that embedding and fine-tuning feed it what it expects.
-import type { InputNormalization } from '../train/batch-tensors.js';
-
-/** torchvision's and timm's ImageNet statistics (of pixels / 255), RGB. */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+import { IMAGENET_MEAN, IMAGENET_STD, type InputNormalization } from '../data/normalization.js';
 
 export const IMAGENET_NORMALIZATION: InputNormalization = { kind: 'standard', mean: IMAGENET_MEAN, std: IMAGENET_STD };
 

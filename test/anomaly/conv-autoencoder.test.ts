@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { ConvAutoencoder } from '../../src/models/index.js';
 import { reconstructionErrors, trainAutoencoder } from '../../src/anomaly/train-autoencoder.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { inEvalMode } from '../../src/train/evaluate.js';
-import { imagesToTensor } from '../../src/train/batch-tensors.js';
+import { inEvalMode, imagesToTensor } from '../../src/inference/index.js';
 import { liveTensors, manualSeed, rand, tidy, noGrad } from '../../src/index.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 

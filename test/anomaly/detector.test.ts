@@ -15,7 +15,7 @@ import { fitDetector } from '../../src/anomaly/fit-detector.js';
 import { AnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
 import { chooseThreshold } from '../../src/anomaly/threshold.js';
 import { ImageIndex } from '../../src/search/image-index.js';
-import type { UInt8Images } from '../../src/train/batch-tensors.js';
+import type { UInt8Images } from '../../src/inference/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-detector-'));
 const SPEC: BackboneSpec = { name: 'convnet' };

@@ -20,9 +20,8 @@ import { ImageScorer } from '../../src/anomaly/image-scorer.js';
 import { fitDetector } from '../../src/anomaly/fit-detector.js';
 import { AnomalyDetector, DETECTOR_BUNDLE, type DetectorManifest } from '../../src/anomaly/anomaly-detector.js';
 import { encodeBundle, readBundle } from '../../src/serialize/checked-bundle.js';
-import { datasetSlice } from '../../src/train/evaluate.js';
+import { datasetSlice, type UInt8Images } from '../../src/inference/index.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
-import type { UInt8Images } from '../../src/train/batch-tensors.js';
 import { assertClose } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-image-scorer-'));

@@ -16,8 +16,7 @@ import { embedDepths } from '../../src/anomaly/depth-embeddings.js';
 import { depthFeatures } from '../../src/models/depth-features.js';
 import { EmbeddingNet } from '../../src/models/embedding-net.js';
 import { SmallConvNet } from '../../src/models/small-convnet.js';
-import { embedDataset } from '../../src/train/evaluate.js';
-import { imagesToTensor } from '../../src/train/batch-tensors.js';
+import { embedDataset, imagesToTensor } from '../../src/inference/index.js';
 import { assertClose } from '../helpers.js';
 
 const rows = (t: Tensor): number[][] => t.toArray() as number[][];

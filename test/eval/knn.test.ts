@@ -138,3 +138,37 @@ test('HnswIndex finds (nearly) the exact neighbours', { skip: !hnswAvailable() &
   });
   assert.equal(liveTensors(), base);
 });
+
+test('HnswIndex.toBytes → fromBytes: the same graph, the same results; a graph that does not fit is refused', { skip: !hnswAvailable() && 'hnswlib-node is not installed' }, () => {
+  manualSeed(5);
+  const base = liveTensors();
+  tidy(() => {
+    const references = randn([1500, 24]);
+    const queries = randn([60, 24]);
+    for (const metric of ['cosine', 'euclidean'] as const) {
+      const built = new HnswIndex(24, { metric, m: 12, efConstruction: 100, seed: 3 }).add(references);
+      const bytes = built.toBytes();
+      const loaded = HnswIndex.fromBytes(bytes, references, { metric, m: 12, efConstruction: 100 });
+      assert.equal(loaded.size, 1500);
+      const [a, b] = [built.search(queries, 7), loaded.search(queries, 7)];
+      assert.deepEqual(rows(b.indices), rows(a.indices), metric);
+      assert.deepEqual(rows(b.distances), rows(a.distances), metric);
+      // The vectors fromBytes wrote are those hnswlib stored: saving again gives the same bytes
+      // (but for max_elements, the capacity, which fromBytes sets to the count).
+      const again = loaded.toBytes();
+      bytes.writeBigUInt64LE(1500n, 8);
+      assert.ok(again.equals(bytes), `${metric}: the graph changed in a save → load → save`);
+      // Still usable for adding.
+      loaded.add(queries);
+      assert.equal(loaded.search(queries.narrow(0, 0, 1), 1).indices.item(), 1500);
+    }
+    const bytes = new HnswIndex(24, { m: 12 }).add(references).toBytes();
+    assert.throws(() => HnswIndex.fromBytes(bytes, references, { m: 16 }), { name: 'InvalidHnswGraph', message: /has size_data_per_element \d+ in its header where \d+ was expected/ });
+    assert.throws(() => HnswIndex.fromBytes(bytes, references.narrow(0, 0, 1499), { m: 12 }), /has cur_element_count 1500 in its header where 1499 was expected/);
+    assert.throws(() => HnswIndex.fromBytes(bytes.subarray(0, 90), references, { m: 12 }), /is 90 bytes long, shorter than hnswlib's 96-byte header/);
+    // Empty: hnswlib's -1 top level and no entry point.
+    const empty = HnswIndex.fromBytes(new HnswIndex(24).toBytes(), references.narrow(0, 0, 0));
+    assert.equal(empty.add(references.narrow(0, 0, 3)).size, 3);
+  });
+  assert.equal(liveTensors(), base);
+});

@@ -12,7 +12,7 @@ import { createEmbeddingNet, type BackboneSpec } from '../../src/models/index.js
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { loadTrainedModel } from '../../src/train/trained-model.js';
 import { decodeOnnxModel } from '../../src/export/onnx-proto.js';
-import type { InputNormalization } from '../../src/train/batch-tensors.js';
+import type { InputNormalization } from '../../src/inference/index.js';
 import { assertOrtClose, ourInput, perturbLikeTrained, pixels, pythonCheckModel, pythonOnnxAvailable, runOrt } from './onnx-helpers.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -19,7 +19,7 @@ import type { Head } from '../../src/losses/head.js';
 import type { AdaCosHead } from '../../src/losses/adacos-head.js';
 import { exportOnnx, buildOnnxModel, type OnnxExportOptions } from '../../src/export/export-onnx.js';
 import { decodeOnnxModel, onnxProtoPath } from '../../src/export/onnx-proto.js';
-import type { InputNormalization } from '../../src/train/batch-tensors.js';
+import type { InputNormalization } from '../../src/inference/index.js';
 import { assertOrtClose, ourInput, perturbLikeTrained, pixels, pythonCheckModel, pythonOnnxAvailable, runOrt, type Batch } from './onnx-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-onnx-test-'));

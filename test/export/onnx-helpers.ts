@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { noGrad, tidy, rand, randn, type Tensor } from '../../src/index.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/nn/batchnorm.js';
 import type { Module } from '../../src/nn/module.js';
-import { imagesToTensor, type InputNormalization } from '../../src/train/batch-tensors.js';
+import { imagesToTensor, type InputNormalization } from '../../src/inference/index.js';
 
 /**
  * Makes a fresh model look trained: random BatchNorm affine parameters, running statistics set to

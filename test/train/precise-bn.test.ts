@@ -5,7 +5,7 @@ import { BatchNorm2d } from '../../src/nn/batchnorm.js';
 import { Sequential } from '../../src/nn/containers.js';
 import { Conv2d } from '../../src/nn/conv.js';
 import { sharedBytes, type ImageDataset } from '../../src/data/dataset.js';
-import { datasetSlice } from '../../src/train/evaluate.js';
+import { datasetSlice } from '../../src/inference/index.js';
 import { batchNormLayers, PreciseBatchNorm, recalibrateBatchNorm } from '../../src/train/precise-bn.js';
 import { manualSeed } from '../../src/tensor/creation.js';
 import { noiseBytes } from '../data/fixtures.js';

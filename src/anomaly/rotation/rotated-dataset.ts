@@ -3,7 +3,7 @@
 import { tensor } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/memory.js';
 import { sharedBytes, type ImageDataset } from '../../data/dataset.js';
-import { ROTATION_COUNT, rotationBatch } from './rotate.js';
+import { ROTATION_COUNT, rotationBatch } from '../../losses/rotate.js';
 
 export const ROTATION_CLASSES = ['0°', '90°', '180°', '270°'];
 

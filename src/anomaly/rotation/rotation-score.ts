@@ -8,10 +8,9 @@ import { noGrad } from '../../tensor/grad-mode.js';
 import type { Module } from '../../nn/module.js';
 import type { Device } from '../../tensor/device.js';
 import type { ImageDataset } from '../../data/dataset.js';
-import type { InputNormalization } from '../../train/batch-tensors.js';
-import { datasetSlice, inEvalMode, ranges } from '../../train/evaluate.js';
+import { type InputNormalization, datasetSlice, inEvalMode, ranges } from '../../inference/index.js';
 import type { RotationHead } from '../../losses/rotation-head.js';
-import { ROTATION_COUNT, rotationBatch } from './rotate.js';
+import { ROTATION_COUNT, rotationBatch } from '../../losses/rotate.js';
 
 /** 'flip': average with the horizontally mirrored image's score. */
 export type TestTimeAugmentation = 'none' | 'flip';

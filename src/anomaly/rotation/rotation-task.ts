@@ -9,7 +9,7 @@ import type { Module } from '../../nn/module.js';
 import { checkPositive } from '../../tensor/checks.js';
 import { RotationHead } from '../../losses/rotation-head.js';
 import type { BatchTask, BatchTaskStep } from '../../train/batch-task.js';
-import { rotationBatch } from './rotate.js';
+import { rotationBatch } from '../../losses/rotate.js';
 
 export class RotationAuxiliaryTask implements BatchTask {
   readonly name = 'rotation';

@@ -1,11 +1,12 @@
 // The four rotations (0°, 90°, 180°, 270°) of a batch of square images, as tensor ops (views and
 // flips, no pixel loops): the self-supervised task of Gidaris et al. 2018, used for anomaly
 // detection by Golan & El-Yaniv 2018 (GEOM) and Hendrycks et al. 2019.
-import type { Tensor } from '../../tensor/tensor.js';
-import { tidy } from '../../tensor/memory.js';
-import { arange } from '../../tensor/creation.js';
-import { cat } from '../../tensor/combine.js';
-import type { Device } from '../../tensor/device.js';
+// It lives beside RotationHead, whose four classes it defines; anomaly/rotation/ builds on it.
+import type { Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/memory.js';
+import { arange } from '../tensor/creation.js';
+import { cat } from '../tensor/combine.js';
+import type { Device } from '../tensor/device.js';
 
 /** How many rotations the task predicts; rotation r turns the image by r·90° counter-clockwise. */
 export const ROTATION_COUNT = 4;
