@@ -11,6 +11,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <vector>
 #include <jpeglib.h>
 #endif
@@ -67,7 +68,14 @@ bool DecodeRgbJpeg(const uint8_t* data, size_t size, int width, int height, doub
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
-  out->resize(stride * cinfo.output_height);
+  try {
+    out->resize(stride * cinfo.output_height);
+  } catch (const std::bad_alloc&) {
+    // Without this, the exception would leave libjpeg's buffers (a whole image's coefficients for a
+    // progressive file) allocated for good; sharp tries the image next, and words the error.
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = out->data() + stride * cinfo.output_scanline;
     jpeg_read_scanlines(&cinfo, &row, 1);

@@ -53,7 +53,7 @@ export const NATIVE_OPS = [
   'setGradEnabled',
   // optim.cc
   'createOptimizer', 'optimizerStep', 'optimizerZeroGrad', 'optimizerSetLr', 'optimizerGetLr',
-  'optimizerSaveState', 'optimizerLoadState', 'optimizerFree',
+  'optimizerStateTensors', 'optimizerLoadStateTensors', 'optimizerFree',
   // runtime.cc
   'setNumThreads', 'getNumThreads', 'setInteropThreads', 'cudaAvailable', 'cudaDeviceCount', 'torchVersion',
   'parallelInfo', 'mallocInfo', 'buildConfig', 'profilerStart', 'profilerStop',
@@ -68,6 +68,13 @@ export const NATIVE_OPS = [
 export type NativeOpName = (typeof NATIVE_OPS)[number];
 
 /** The typed signature of every entry in NATIVE_OPS. */
+/** One parameter's optimizer state as plain tensors (Adam: exp_avg, exp_avg_sq[, max_exp_avg_sq]; SGD: momentum_buffer). */
+export interface NativeOptimizerState {
+  index: number;
+  step: number;
+  tensors: Record<string, NativeHandle>;
+}
+
 export interface NativeBinding {
   // tensor.cc
   fromData(data: ArrayBufferView, dtype: string, shape: number[], device?: string): H;
@@ -276,8 +283,10 @@ export interface NativeBinding {
   optimizerZeroGrad(o: NativeOptimizer): void;
   optimizerSetLr(o: NativeOptimizer, lr: number): void;
   optimizerGetLr(o: NativeOptimizer): number;
-  optimizerSaveState(o: NativeOptimizer): Buffer;
-  optimizerLoadState(o: NativeOptimizer, state: Buffer): void;
+  /** Copies of each parameter's optimizer state (index into the parameters, step count, named tensors). */
+  optimizerStateTensors(o: NativeOptimizer): NativeOptimizerState[];
+  /** Replaces the optimizer state after checking every entry against the parameters. */
+  optimizerLoadStateTensors(o: NativeOptimizer, state: NativeOptimizerState[]): void;
   optimizerFree(o: NativeOptimizer): void;
   // runtime.cc
   setNumThreads(n: number): void;

@@ -484,7 +484,7 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
 
     const results: AnomalyResults = {
       schema: 'deepmetric/anomaly-results/1',
-      ...runInfo(['anomaly', ...argv]),
+      ...runInfo(['anomaly', ...argv], o),
       dataset: { source: source ? resolve(source) : 'default', classes: fullTrain.classes },
       protocol: {
         normal: split.normalClasses, anomaly: split.anomalyClasses, reference: split.referenceClasses,
@@ -554,7 +554,7 @@ async function anomalyHeadsInParallel(argv: string[], o: ParsedOptions, plan: An
   const { autoencoder: _a, detector: _d, interrupted: _i, ...first } = payloads[0].results;
   const results: AnomalyResults = {
     ...first,
-    ...runInfo(['anomaly', ...argv]),
+    ...runInfo(['anomaly', ...argv], o),
     threads: run.threadsEach,
     results: payloads.flatMap((p) => p.results.results),
     heads: payloads.flatMap((p) => p.results.heads),
@@ -703,7 +703,7 @@ async function runSeedsInFolder(argv: string[], o: ParsedOptions, seeds: number[
   // Per-seed records (autoencoder history, detector file) stay in seed-N/anomaly.json.
   const { autoencoder: _autoencoder, detector: _detector, ...first } = runs[0];
   const results: AnomalyResults = {
-    ...first, ...runInfo(['anomaly', ...argv]),
+    ...first, ...runInfo(['anomaly', ...argv], o),
     config: { ...first.config, seed: seeds[0], seeds },
     ...(runs.length < seeds.length ? { interrupted: true } : {}),
     results: rows,

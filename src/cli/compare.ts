@@ -119,7 +119,7 @@ async function compareInProcess(argv: string[], o: ParsedOptions, dp: DataParall
   }
   const results_: CompareResults = {
     schema: 'deepmetric/compare-results/1',
-    ...runInfo(['compare', ...argv]),
+    ...runInfo(['compare', ...argv], o),
     dataset: { source: data.source, train_size: data.train.labels.length, val_size: data.val.labels.length, classes: data.train.classes },
     config: { backbone: o.backbone, alpha: o.alpha, ...config },
     heads: results,
@@ -145,7 +145,7 @@ async function compareHeadsInParallel(argv: string[], o: ParsedOptions, command:
   if (!first) throw new Error(`${command} --parallel-heads: no head's process wrote results${run.interrupted ? ' (interrupted)' : ''}`);
   const results: CompareResults = {
     ...first,
-    ...runInfo(['compare', ...argv]),
+    ...runInfo(['compare', ...argv], o),
     threads: run.threadsEach,
     heads: run.results.flatMap((r) => r?.heads ?? []),
   };

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { launchWorkers, type LaunchResult } from '../distributed/launcher.js';
 import { readDistributedEnv } from '../distributed/environment.js';
 import { DataParallel } from '../distributed/data-parallel.js';
-import type { OptionSpec, ParsedOptions } from './args.js';
+import { type OptionSpec, type ParsedOptions, setByUser } from './args.js';
 
 export const DISTRIBUTED_OPTIONS: Record<string, OptionSpec> = {
   nproc: { type: 'number', integer: true, min: 1, default: 1, description: 'Data-parallel worker processes on this machine (1 libtorch thread each unless --threads); global batch stays --batch-size' },
@@ -25,7 +25,7 @@ export async function launchIfRequested(o: ParsedOptions, command: string, argv:
   const nproc = o.nproc as number;
   const nnodes = o.nnodes as number;
   if (nproc === 1 && nnodes === 1) return null;
-  const explicitThreads = argv.some((a) => a === '--threads' || a.startsWith('--threads='));
+  const explicitThreads = setByUser(o, 'threads');
   return launchWorkers({
     nproc,
     nnodes,

@@ -2,7 +2,7 @@
 // (readable by Python's safetensors) or NumPy .npy files.
 import { dirname, resolve } from 'node:path';
 import { loadTrainedModel } from '../train/trained-model.js';
-import { embedDataset } from '../train/evaluate.js';
+import { embedDataset, type InputNormalization } from '../inference/index.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { saveSafetensors } from '../serialize/safetensors.js';
@@ -13,7 +13,6 @@ import { createEmbeddingNet } from '../models/registry.js';
 import { loadWeights } from '../weights/load-weights.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { fuseConvBatchNorm } from '../nn/fuse.js';
-import type { InputNormalization } from '../train/batch-tensors.js';
 import { loadSplit } from './split-data.js';
 import { DATA_OPTIONS } from './data-options.js';
 import { parseImageSize, type DatasetInput } from '../data/load-dataset.js';

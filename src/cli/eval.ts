@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { checkSameClasses, loadTrainedModel } from '../train/trained-model.js';
-import { embedDataset } from '../train/evaluate.js';
+import { embedDataset } from '../inference/index.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { accuracy, confusionMatrix, perClassAccuracy } from '../eval/classification.js';
@@ -55,7 +55,7 @@ export async function evalCommand(argv: string[]): Promise<Record<string, unknow
         retrieval,
       };
     }));
-    const report = { ...runInfo(['eval', ...argv]), checkpoint: resolve(o.checkpoint as string), split: o.split, images: n, head: trained.head.name, ...result };
+    const report = { ...runInfo(['eval', ...argv], o), checkpoint: resolve(o.checkpoint as string), split: o.split, images: n, head: trained.head.name, ...result };
     const rows: Record<string, unknown>[] = [];
     if ('accuracy' in result) rows.push({ metric: 'accuracy', value: result.accuracy });
     for (const [k, v] of Object.entries(result.retrieval)) rows.push({ metric: k, value: v });

@@ -18,7 +18,7 @@ import { fitDetector, oneClassProblem, ONE_CLASS_METHODS } from '../anomaly/fit-
 import { DETECTOR_EXTENSION, type AnomalyDetector, type DetectorManifest } from '../anomaly/anomaly-detector.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { formatTable } from '../util/table.js';
-import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
+import { type CommandSpec, parseOptions, type ParsedOptions, runDescription, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkBatchFits, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { openInputFileSync } from '../util/input-file.js';
 import { ANOMALY_SCORES, POSTERIOR_SCORES, THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
@@ -221,7 +221,8 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
     const path = join(out, `detector${DETECTOR_EXTENSION}`);
     await detector.save(path);
     const m = detector.manifest;
-    await writeFileAtomic(join(out, 'detector.json'), `${JSON.stringify(manifestSummary(m), null, 2)}\n`);
+    // detector.json also records the run's resolved options (the .dmdet file's manifest has no place for them)
+    await writeFileAtomic(join(out, 'detector.json'), `${JSON.stringify({ ...manifestSummary(m), run: runDescription(o) }, null, 2)}\n`);
     const q = m.validation.normal_score_quantiles;
     process.stdout.write(`${formatTable([{ normal: m.normal_classes.join(','), method: method === 'autoencoder' ? 'autoencoder' : `${method} · ${score}`, n_fit: m.dataset.n_fit,
       n_validation: m.validation.n_normal, threshold: m.threshold.value, validation_fpr: m.validation.fpr, p50: q.p50, p99: q.p99 }], { digits: 4 })}\n\n` +

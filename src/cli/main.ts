@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `deepmetric` command: dispatches to one file per command; every command has --help.
-import { helpText, parseOptions, UsageError, type CommandSpec } from './args.js';
+import { commandOutput, UsageError, type CommandSpec } from './args.js';
 import { infoCommand, infoSpec } from './info.js';
 import { compareCommand, compareSpec } from './compare.js';
 import { trainCommand, trainSpec } from './train.js';
@@ -58,8 +58,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const uninstall = commandInterrupt.install(`deepmetric ${name}`);
   try {
-    if (parseOptions(command.spec, rest).help) {
-      process.stdout.write(`${helpText(command.spec)}\n`);
+    const printed = commandOutput(command.spec, rest); // --help, --print-schema, --print-config
+    if (printed !== undefined) {
+      process.stdout.write(`${printed}\n`);
       return 0;
     }
     await command.run(rest);

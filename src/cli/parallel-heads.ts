@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runParallelJobs, threadsPerJob, type JobExit } from '../distributed/parallel-jobs.js';
 import type { OptionSpec, ParsedOptions } from './args.js';
-import { UsageError } from './args.js';
+import { setByUser, UsageError } from './args.js';
 
 export const PARALLEL_HEADS_OPTION: Record<string, OptionSpec> = {
   'parallel-heads': { type: 'boolean', default: false, description: 'Train the heads in separate processes at the same time (cores / heads libtorch threads each unless --threads); the results are those of a sequential run' },
@@ -50,7 +50,7 @@ export interface ParallelHeadsOutcome<T> {
  */
 export async function runHeadsInParallel<T>(o: ParsedOptions, command: string, argv: string[], heads: string[], out: string,
   read: (head: string, resultPath: string) => T = (_head, path) => JSON.parse(readFileSync(path, 'utf8')) as T): Promise<ParallelHeadsOutcome<T>> {
-  const explicitThreads = argv.some((a) => a === '--threads' || a.startsWith('--threads='));
+  const explicitThreads = setByUser(o, 'threads');
   const threadsEach = explicitThreads ? (o.threads as number) : threadsPerJob(heads.length);
   const dir = join(out, '.parallel-heads');
   rmSync(dir, { recursive: true, force: true });

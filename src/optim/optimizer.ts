@@ -2,6 +2,7 @@
 import { native, type NativeOptimizer } from '../binding/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkNumber, describe } from '../tensor/checks.js';
+import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state.js';
 
 export type OptimizerKind = 'adam' | 'adamw' | 'sgd';
 
@@ -42,11 +43,17 @@ export class Optimizer {
   zeroGrad(): void { native.optimizerZeroGrad(this.handle); }
   get lr(): number { return native.optimizerGetLr(this.handle); }
   set lr(value: number) { native.optimizerSetLr(this.handle, checkLr(value)); }
-  /** Serialized optimizer state (moments, step counts) for checkpoints. */
-  stateDict(): Buffer { return native.optimizerSaveState(this.handle); }
+  /** Serialized optimizer state (moments, step counts) for checkpoints: see optimizer-state.ts. */
+  stateDict(): Buffer { return encodeOptimizerState(this.kind, native.optimizerStateTensors(this.handle)); }
+  /** Restores a stateDict(); every tensor is checked against the parameters before anything changes. */
   loadStateDict(state: Buffer): void {
     if (!Buffer.isBuffer(state)) throw new TypeError(`Expected a Buffer for optimizer state but received ${describe(state)}`);
-    native.optimizerLoadState(this.handle, state);
+    const { entries, dispose } = decodeOptimizerState(this.kind, state);
+    try {
+      native.optimizerLoadStateTensors(this.handle, entries);
+    } finally {
+      dispose();
+    }
   }
   dispose(): void {
     if (this.#handle !== null) native.optimizerFree(this.#handle);

@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveTensors, manualSeed } from '../../src/index.js';
+import { dispose, liveTensors, manualSeed } from '../../src/index.js';
+import { decodeBundle, encodeBundle } from '../../src/serialize/checked-bundle.js';
+import { INDEX_BUNDLE } from '../../src/search/image-index.js';
 import { UsageError } from '../../src/cli/args.js';
 import { fitDetectorCommand } from '../../src/cli/fit-detector.js';
 import { anomalyCommand } from '../../src/cli/anomaly.js';
@@ -171,6 +173,18 @@ test('index → search: an indexed image finds itself at distance ≈ 0, with it
     assert.equal(r.results[0].hits.length, 3);
     assert.match(r.results[1].error!, /cannot read/);
   }
+  // The hnsw file holds its graph; without it (as the previous version wrote them) the graph is
+  // rebuilt from the embeddings at load, and the same queries find the same images.
+  const stored = join(root, 'colours-hnsw.dmidx');
+  const rebuilt = join(root, 'colours-hnsw-no-graph.dmidx');
+  const { tensors, manifest } = decodeBundle(readFileSync(stored), INDEX_BUNDLE, stored);
+  assert.equal(tensors['hnsw.graph']?.dtype, 'uint8');
+  writeFileSync(rebuilt, encodeBundle(INDEX_BUNDLE, Object.fromEntries(Object.entries(tensors).filter(([k]) => k !== 'hnsw.graph')), manifest));
+  dispose(Object.values(tensors));
+  const queries = ['train/red/3.png', 'test/blue/0.png', 'test/red/1.png'].map((f) => join(data, f));
+  const [fromGraph, fromRebuild] = [await quietly(() => searchCommand(['--index', stored, '--threads', '1', '--k', '5', ...queries])),
+    await quietly(() => searchCommand(['--index', rebuilt, '--threads', '1', '--k', '5', ...queries]))];
+  assert.deepEqual(fromGraph.results, fromRebuild.results);
   assert.equal(liveTensors(), base);
   const cliRun = spawnSync(process.execPath, [cli, 'search', '--index', join(root, 'colours-exact.dmidx'), '--threads', '1', '--json', join(data, 'test', 'blue', '0.png')], { encoding: 'utf8' });
   assert.equal(cliRun.status, 0, cliRun.stderr);

@@ -55,8 +55,13 @@ test('saving and loading optimizer state resumes exactly', () => {
   o3.loadStateDict(saved);
   const resumed = runSteps(w3, c, o3, 3);
   assert.deepEqual(resumed, straight.slice(3));
-  assert.throws(() => o3.loadStateDict(Buffer.from('garbage')), /optimizerLoadState: /);
-  for (const o of [o1, o2, o3]) o.dispose();
+  assert.throws(() => o3.loadStateDict(Buffer.from('garbage')), /optimizer state is not a valid safetensors file/);
+  assert.throws(() => o3.loadStateDict(Buffer.from('PK\x03\x04 libtorch archive')), /libtorch's archive format.*no longer read/);
+  const wrongShape = new Adam([tensor([1, 2], { dtype: 'float64', requiresGrad: true })], { lr: 0.05, amsgrad: true });
+  assert.throws(() => wrongShape.loadStateDict(saved), /optimizerLoadStateTensors: exp_avg of parameter 0 does not match the parameter's shape and dtype/);
+  const sgd = new SGD([tensor([0, 0, 0, 0], { dtype: 'float64', requiresGrad: true })], { lr: 0.05, momentum: 0.9 });
+  assert.throws(() => sgd.loadStateDict(saved), /it is the state of an adam optimizer, not sgd/);
+  for (const o of [o1, o2, o3, wrongShape, sgd]) o.dispose();
   for (const t of [w1, w2, w3, c]) t.dispose();
 });
 

@@ -1,11 +1,10 @@
-// Hostile detector and image-index files: a crafted HNSW graph never reaches hnswlib (it is rebuilt
-// from the embeddings), a manifest cannot make loading allocate what it likes, FIFOs and devices
-// are refused at once, and fit-detector's --weights is loaded or refused, never ignored.
+// Hostile detector and image-index files: a crafted HNSW graph never reaches hnswlib (it is checked
+// completely first and refused, naming the fault), a manifest cannot make loading allocate what it
+// likes, FIFOs and devices are refused at once, and fit-detector's --weights is loaded or refused.
 import { before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { badInput, caseId, runCli, tempDir, type ChildRun } from './bad-input.js';
 import { writeColourFolder } from '../cli/synthetic-folder.js';
@@ -26,7 +25,6 @@ const index = join(root, 'index.dmidx');
 const common = ['--data', data, '--cache-dir', join(root, 'cache'), '--backbone', 'convnet', '--batch-size', '8', '--threads', '1'];
 /** A loaded tiny model stays near 250 MB; what a hostile manifest asked for was gigabytes. */
 const RSS_LIMIT_MB = 600;
-let cleanHits: unknown;
 
 function ok(r: ChildRun): void {
   assert.equal(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
@@ -59,49 +57,84 @@ before(async () => {
   await writeColourFolder(data, { train: 8, test: 2 }, { good: [200, 40, 40], other: [40, 40, 200] }, 7);
   ok(await runCli(['fit-detector', ...common, '--normal', 'good', '--epochs', '1', '--out', join(root, 'det')]));
   ok(await runCli(['index', '--checkpoint', join(root, 'det', 'checkpoints', 'l2softmax', 'last.ckpt'), ...common.slice(0, 4), '--threads', '1', '--kind', hnswAvailable() ? 'hnsw' : 'exact', '--out', index]));
-  const r = await search(index);
-  ok(r);
-  cleanHits = JSON.parse(r.stdout).results;
+  ok(await search(index));
 });
 
-/** The index with an hnswlib graph of its embeddings in the file (as older versions stored it), edited by `craft`. */
+/** The index with its stored hnswlib graph (tensor hnsw.graph) edited by `craft`. */
 function withGraph(name: string, craft: (graph: Buffer) => Buffer | undefined): string {
-  const { tensors, manifest } = readBundle<{ count: number }>(index, INDEX_BUNDLE);
-  const [n, dim] = tensors.embeddings.shape;
-  const rows = tensors.embeddings.toNumbers();
+  const { tensors } = readBundle(index, INDEX_BUNDLE);
+  const graph = Buffer.from(tensors['hnsw.graph'].dataSync() as Uint8Array);
   dispose(Object.values(tensors));
-  const { HierarchicalNSW } = createRequire(import.meta.url)('hnswlib-node');
-  const hnsw = new HierarchicalNSW('cosine', dim);
-  hnsw.initIndex(n, 16, 200, 100);
-  for (let i = 0; i < n; i++) hnsw.addPoint(rows.slice(i * dim, (i + 1) * dim), i);
-  const file = join(root, `${name}.hnsw`);
-  hnsw.writeIndexSync(file);
-  const graph = readFileSync(file);
-  assert.equal(Number(graph.readBigUInt64LE(16)), manifest.count);
   const crafted = craft(graph) ?? graph;
   return rewrite(index, join(root, `${name}.dmidx`), INDEX_BUNDLE, (_m, t) => {
+    dispose(t['hnsw.graph']);
     t['hnsw.graph'] = tensor(new Uint8Array(crafted), { dtype: 'uint8' });
   });
 }
 
-// hnswlib's file: a 96-byte header (element count at 16, top level at 48, entry point at 52), then
-// per element its level-0 link count (u32) and links (u32), its vector and label. Edits in place,
-// or a shorter copy.
-const GRAPHS: Array<[string, string, (g: Buffer) => Buffer | undefined]> = [
-  [caseId('index/hnsw-bad-link'), 'a link to an element past the end', (g) => void g.writeUInt32LE(0x7fffffff, 96 + 4)],
-  [caseId('index/hnsw-huge-level'), 'a top level of a million', (g) => void g.writeInt32LE(1_000_000, 48)],
-  [caseId('index/hnsw-huge-link-count'), 'a level-0 link count of 65535', (g) => void g.writeUInt16LE(0xffff, 96)],
-  [caseId('index/hnsw-truncated'), 'the graph cut in half', (g) => g.subarray(0, g.length >> 1)],
-  [caseId('index/hnsw-count-mismatch'), 'an element count 1000 larger than the graph holds', (g) => void g.writeBigUInt64LE(g.readBigUInt64LE(16) + 1000n, 16)],
-  [caseId('index/hnsw-bad-entry-point'), 'an entry point past the end', (g) => void g.writeUInt32LE(0xfffffff0, 52)],
+/**
+ * The graph with element 0 the only one above level 0, holding `upper` (its upper-level lists),
+ * the header's top level set to `top` and its entry point to element 0, whose vector is zeroed so
+ * that a search moves from it to any element it links to (a cosine distance of 1 is the largest
+ * a vector of positive similarity beats).
+ */
+function withUpperLevels(g: Buffer, upper: Buffer, top: number): Buffer {
+  const count = Number(g.readBigUInt64LE(16));
+  const level0 = Buffer.from(g.subarray(0, 96 + count * Number(g.readBigUInt64LE(24))));
+  level0.writeInt32LE(top, 48);
+  level0.writeUInt32LE(0, 52);
+  level0.fill(0, 96 + Number(g.readBigUInt64LE(40)), 96 + Number(g.readBigUInt64LE(32)));
+  const sizes = Array.from({ length: count }, (_, i) => Buffer.from(new Uint32Array([i === 0 ? upper.length : 0]).buffer));
+  return Buffer.concat([level0, sizes[0], upper, ...sizes.slice(1)]);
+}
+
+/** One upper level (M 16): a link count and 16 link slots, filled from `links`. */
+function level(links: number[], count = links.length): Buffer {
+  const b = Buffer.alloc(68);
+  b.writeUInt32LE(count, 0);
+  links.forEach((l, j) => b.writeUInt32LE(l, 4 + 4 * j));
+  return b;
+}
+
+/** Elements 1…16 of graph g, or as many as it has. */
+const others = (g: Buffer) => Array.from({ length: Math.min(16, Number(g.readBigUInt64LE(16)) - 1) }, (_, j) => j + 1);
+
+// hnswlib's file: a 96-byte header (element count at 16, size per element at 24, label offset at
+// 32, vector offset at 40, top level at 48, entry point at 52), then per element its level-0 link
+// count (u32; byte 2 the deleted flag) and links (u32), its vector and label; then per element
+// the byte size of its upper levels and those levels. Edits in place, or a new graph. The checks
+// refuse each before hnswlib sees it. Run against hnswlib unchecked, search crashes on every one
+// (SIGSEGV; SIGABRT for upper-link-count, an uncaught "cand error" after reading past the list)
+// but truncated and count-mismatch, which hnswlib's own length check catches, and deleted, which
+// finds no hits ("Cannot convert undefined to a BigInt").
+const GRAPHS: Array<[string, string, (g: Buffer) => Buffer | undefined, RegExp]> = [
+  [caseId('index/hnsw-bad-link'), 'a link to an element past the end', (g) => void g.writeUInt32LE(0x7fffffff, 96 + 4), /links element 0 at level 0 to element 2147483647, past its \d+ elements/],
+  [caseId('index/hnsw-huge-level'), 'a top level of a million', (g) => void g.writeInt32LE(1_000_000, 48), /has top level 1000000 in its header but its highest element is at level \d/],
+  [caseId('index/hnsw-huge-link-count'), 'a level-0 link count of 65535', (g) => void g.writeUInt16LE(0xffff, 96), /gives element 0 65535 links at level 0; at most 32 fit/],
+  [caseId('index/hnsw-truncated'), 'the graph cut in half', (g) => g.subarray(0, g.length >> 1), /is \d+ bytes long, too short for the level-0 records of \d+ elements/],
+  [caseId('index/hnsw-count-mismatch'), 'an element count 1000 larger than the graph holds', (g) => void g.writeBigUInt64LE(g.readBigUInt64LE(16) + 1000n, 16), /has cur_element_count \d+ in its header where \d+ was expected \(128 features, M 16, \d+ elements\)/],
+  [caseId('index/hnsw-bad-entry-point'), 'an entry point past the end', (g) => void g.writeUInt32LE(0xfffffff0, 52), /has entry point 4294967280, past its \d+ elements/],
+  [caseId('index/hnsw-link-below-level'), 'a level-1 link to an element that has only level 0 (a null list)', (g) => withUpperLevels(g, level(others(g)), 1),
+    /links element 0 at level 1 to element 1, whose top level is 0/],
+  [caseId('index/hnsw-ragged-levels'), 'upper levels of 132 bytes, not a whole number of 68-byte levels', (g) => withUpperLevels(g, Buffer.concat([level(others(g)), level(others(g)).subarray(0, 64)]), 2),
+    /gives element 0 132 bytes of upper levels, not a multiple of the 68 bytes of one level/],
+  [caseId('index/hnsw-upper-link-count'), 'a level-1 link count of 65535 in a list of 16 slots', (g) => withUpperLevels(g, level([], 0xffff), 1),
+    /gives element 0 65535 links at level 1; at most 16 fit/],
+  [caseId('index/hnsw-label-offset'), 'a label offset 1 TB past each element', (g) => void g.writeBigUInt64LE(g.readBigUInt64LE(32) + (1n << 40n), 32),
+    /has label_offset \d+ in its header where \d+ was expected \(128 features, M 16, \d+ elements\)/],
+  [caseId('index/hnsw-deleted'), 'every element marked deleted', (g) => {
+    const count = Number(g.readBigUInt64LE(16));
+    for (let i = 0; i < count; i++) g[96 + i * Number(g.readBigUInt64LE(24)) + 2] |= 1;
+    return g;
+  }, /marks element 0 deleted/],
 ];
 
-for (const [id, what, craft] of GRAPHS) {
-  badInput(id, `a .dmidx whose HNSW graph has ${what}: search gives the clean index's results, never a signal`, async (t) => {
+for (const [id, what, craft, reason] of GRAPHS) {
+  badInput(id, `a .dmidx whose HNSW graph has ${what}: refused before hnswlib reads it, naming the file and the fault, never a signal`, async (t) => {
     if (!hnswAvailable()) return t.skip('hnswlib-node is not installed');
-    const r = await search(withGraph(id.replace('index/', ''), craft));
-    ok(r);
-    assert.deepEqual(JSON.parse(r.stdout).results, cleanHits);
+    const name = id.replace('index/', '');
+    const r = await search(withGraph(name, craft));
+    refused(r, new RegExp(`${name}\\.dmidx holds an HNSW graph \\(tensor hnsw\\.graph\\) that does not fit its embeddings and field hnsw: it ${reason.source}\\. Rebuild the index with \`deepmetric index\``));
   });
 }
 

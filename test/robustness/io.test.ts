@@ -359,13 +359,17 @@ badInput('text/escape-in-error', 'an error message naming a file with escapes is
 // ---- process surfaces ----
 
 badInput('distributed/one-machine-port', 'a port given on one machine opens no TCP store (libtorch 1.13 listens on every interface): the ranks meet through a private file', async () => {
-  const script = join(root, 'print-env.mjs');
-  writeFileSync(script, "process.stdout.write(`${process.env.DEEPMETRIC_INIT_METHOD} ${process.env.MASTER_PORT ?? 'no-port'}\\n`);\n");
-  const lines: string[] = [];
   const out = join(root, 'launch-out');
   mkdirSync(out);
+  const script = join(root, 'record-env.mjs');
+  // Each rank records how it was told to meet the others.
+  writeFileSync(script, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(join(out, 'env.json'))}, JSON.stringify({ init: process.env.DEEPMETRIC_INIT_METHOD, port: process.env.MASTER_PORT ?? null }));\n`);
+  const lines: string[] = [];
   const result = await launchWorkers({ nproc: 1, masterPort: 29_731, script, args: [], log: (l) => lines.push(l), env: { ...process.env } });
   assert.equal(result.code, 0);
+  const seen = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')) as { init: string; port: string | null };
+  assert.match(seen.init, /^file:\/\//, 'a rendezvous file, not a TCP store');
+  assert.equal(seen.port, null);
   assert.ok(lines.some((l) => /port 29731 is not opened/.test(l)), lines.join('\n'));
 });
 
