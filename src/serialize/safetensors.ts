@@ -89,6 +89,14 @@ function setOwn<T>(table: Record<string, T>, name: string, value: T): void {
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
+/** A header value for a message: short, whatever its depth (a crafted header can nest 100,000 arrays). */
+function brief(value: unknown): string {
+  if (Array.isArray(value)) return value.length <= 8 && value.every((v) => typeof v === 'number') ? `[${value.join(',')}]` : `an array of ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  const s = String(value);
+  return typeof value === 'string' ? JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s) : s;
+}
+
 /** Decodes a safetensors buffer; `source` names it in errors. Every tensor is copied into libtorch. */
 export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const bad = (why: string): Error => new Error(`safetensors: ${source} is not a valid safetensors file: ${why}`);
@@ -123,14 +131,14 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Re
     if (name === '__metadata__') continue;
     const e = value as Partial<HeaderEntry> | null;
     const dtype = isPlainObject(e) && typeof e.dtype === 'string' && Object.hasOwn(FROM_ST, e.dtype) ? FROM_ST[e.dtype] : undefined;
-    if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify((e as { dtype?: unknown } | null)?.dtype)}`);
+    if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${brief((e as { dtype?: unknown } | null)?.dtype)}`);
     const shape = e!.shape;
-    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has shape ${brief(shape)}, not a list of sizes`);
     const offsets = e!.data_offsets;
     const [begin, end] = Array.isArray(offsets) ? offsets : [];
     const numel = shape.reduce((a, b) => a * b, 1);
     if (!isCount(begin) || !isCount(end) || end > dataLen || end - begin !== numel * BYTES[dtype]) {
-      throw bad(`tensor '${name}' has data_offsets [${begin},${end}] that do not fit its shape [${shape}] and the ${dataLen} data bytes; is it truncated?`);
+      throw bad(`tensor '${name}' has data_offsets [${brief(begin)},${brief(end)}] that do not fit its shape [${shape}] and the ${dataLen} data bytes; is it truncated?`);
     }
     entries.push({ name, dtype, shape, begin, end });
   }

@@ -114,6 +114,10 @@ export function loadCheckpoint<H = unknown, C = unknown>(path: string): LoadedCh
           target.optimizer.loadStateDict(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         }
         if (target.rng ?? true) setRngState(tensors[RNG_KEY]);
+      } catch (e) {
+        // Errors from deeper down (a damaged optimizer or RNG state) name the file they came from.
+        if ((e as Error).message.startsWith(`checkpoint: ${path}`)) throw e;
+        throw new Error(`checkpoint: ${path} cannot be restored: ${(e as Error).message}`, { cause: e });
       } finally {
         dispose(tensors);
       }
