@@ -61,12 +61,16 @@ export function parseConfigText(label: string, bytes: Uint8Array, format: 'yaml'
       throw new UsageError(`${label}: not valid JSON: ${(e as Error).message}`);
     }
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: 'error' });
-  if (doc.errors.length > 0) throw new UsageError(`${label}: not valid YAML: ${firstLine(doc.errors[0].message)}`);
   try {
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: 'error' });
+    const error = doc.errors[0]?.message;
+    if (error !== undefined) throw new UsageError(`${label}: not valid YAML: ${/Maximum call stack/.test(error) ? 'it nests too deeply' : firstLine(error)}`);
     return doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (e) {
-    throw new UsageError(`${label}: not valid YAML: ${firstLine((e as Error).message)}`);
+    if (e instanceof UsageError) throw e;
+    // The YAML parser recurses: thousands of nested brackets end in a RangeError (stack overflow).
+    const why = e instanceof RangeError ? 'it nests too deeply' : firstLine((e as Error).message);
+    throw new UsageError(`${label}: not valid YAML: ${why}`);
   }
 }
 
@@ -125,10 +129,23 @@ function checkValue(o: OptionSpec, v: unknown, fail: (what: string) => Error): O
   }
 }
 
+/** How deeply lists and mappings nest in `v`, counted up to `limit` without recursion. */
+function depthOf(v: unknown, limit: number): number {
+  let level: unknown[] = [v];
+  for (let depth = 0; depth <= limit; depth++) {
+    const next = level.flatMap((x) => (x !== null && typeof x === 'object' ? Object.values(x) : []));
+    if (next.length === 0) return depth;
+    level = next;
+  }
+  return limit + 1;
+}
+
 /** A received value for a message: strings quoted, long values cut. */
 function shown(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'number') return String(v);
+  // JSON.stringify of a value nested thousands deep overflows the stack: no option nests past 2.
+  if (depthOf(v, 8) > 8) return `${Array.isArray(v) ? 'a list' : 'a mapping'} nested more than 8 levels deep`;
   const text = v !== null && typeof v === 'object' && !Array.isArray(v) ? `a mapping ${JSON.stringify(v)}` : (Array.isArray(v) ? 'a list ' : '') + JSON.stringify(v);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
