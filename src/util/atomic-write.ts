@@ -272,7 +272,10 @@ export function writeFileAtomicSync(
     throw new TypeError('Expected a synchronous iterable for data in writeFileAtomicSync but received an async iterable');
   }
   const resolved = outputTarget(target);
-  if (resolved.how !== 'atomic') return writeDirectSync(target, data, resolved.how === 'descriptor' ? resolved.fd : undefined);
+  if (resolved.how !== 'atomic') {
+    writeDirectSync(target, data, resolved.how === 'descriptor' ? resolved.fd : undefined);
+    return;
+  }
   const requested = target;
   target = resolved.path;
   const tmp = atomicTempPath(target);
