@@ -123,12 +123,12 @@ export class HnswIndex {
     const lib = loadHnsw()!;
     // A fresh native object: readIndexSync frees the graph it holds before reading, and keeps the
     // freed pointer when reading fails (a double free later); this one holds none.
-    const native = new lib.HierarchicalNSW(index.metric === 'cosine' ? 'cosine' : 'l2', dim);
+    const hnsw = new lib.HierarchicalNSW(index.metric === 'cosine' ? 'cosine' : 'l2', dim);
     withPrivateFile((file) => {
       writeFileSync(file, bytes, { flag: 'wx', mode: 0o600 });
-      native.readIndexSync(file);
+      hnsw.readIndexSync(file);
     });
-    index.#index = native;
+    index.#index = hnsw;
     return index;
   }
 

@@ -16,6 +16,7 @@ import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js
 import type { BackboneSpec } from '../models/registry.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { jsonText } from '../util/json-text.js';
 import { readInputFileSync } from '../util/input-file.js';
 
 export const BUNDLE_PREFIX_BYTES = 56;
@@ -40,31 +41,8 @@ export function bundleKind(kind: BundleKind): BundleKind {
 
 /** The whole file as one buffer: prefix + safetensors(tensors, { manifest }). */
 export function encodeBundle(kind: BundleKind, tensors: Record<string, Tensor>, manifest: unknown): Buffer {
-  const payload = encodeSafetensors(tensors, { [MANIFEST_KEY]: manifestJson(kind, manifest) });
+  const payload = encodeSafetensors(tensors, { [MANIFEST_KEY]: jsonText(manifest, `the ${kind.what}'s manifest`) });
   return Buffer.concat([bundlePrefix(kind, payload), payload]);
-}
-
-/** The manifest as JSON; a value JSON cannot hold is a TypeError naming its field, not JSON.stringify's bare complaint. */
-function manifestJson(kind: BundleKind, manifest: unknown): string {
-  try {
-    return JSON.stringify(manifest);
-  } catch (e) {
-    throw new TypeError(`${kind.what}: Expected a manifest of JSON values but ${unstorable(manifest, 'manifest', new Set()) ?? (e as Error).message}`);
-  }
-}
-
-/** Where in `value` (named `at`) JSON fails: a BigInt, or an object inside itself; null if nowhere. */
-function unstorable(value: unknown, at: string, enclosing: Set<object>): string | null {
-  if (typeof value === 'bigint') return `${at} is a BigInt (${value}n)`;
-  if (value === null || typeof value !== 'object') return null;
-  if (enclosing.has(value)) return `${at} refers back to an object that contains it (a cycle)`;
-  enclosing.add(value);
-  for (const [k, v] of Object.entries(value)) {
-    const found = unstorable(v, Array.isArray(value) ? `${at}[${k}]` : `${at}.${k}`, enclosing);
-    if (found) return found;
-  }
-  enclosing.delete(value);
-  return null;
 }
 
 function bundlePrefix(kind: BundleKind, payload: Buffer): Buffer {

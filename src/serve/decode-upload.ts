@@ -11,6 +11,9 @@ import { HttpError } from './http-error.js';
 /** sharp's own messages for bytes it cannot identify and for an image over limitInputPixels. */
 const UNKNOWN_FORMAT = /unsupported image format/i;
 const PIXEL_LIMIT = /exceeds pixel limit/i;
+/** decodeImage's own refusals from the header, before sharp sees the image (see image-decode.ts). */
+const HEADER_PIXELS = /image is .*, over the limit of [\d.]+ megapixels/;
+const HEADER_SIDE = /image is (\d+×\d+) pixels, over the limit of (\d+) pixels on a side/;
 
 async function sizeOf(data: Buffer): Promise<string> {
   try {
@@ -28,7 +31,9 @@ export async function decodeUpload(data: Buffer, name: string, p: Preprocessing,
   } catch (e) {
     const cause = ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
     if (UNKNOWN_FORMAT.test(cause)) throw new HttpError(415, 'NOT_AN_IMAGE', `${name}: Expected an image (JPEG, PNG, WebP, GIF, TIFF, AVIF…) but received ${data.length} bytes of no image format`);
-    if (PIXEL_LIMIT.test(cause)) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${await sizeOf(data)}, over the limit of ${maxPixels}; send a smaller image`);
+    const side = HEADER_SIDE.exec((e as Error).message);
+    if (side) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${side[1]} pixels, over the limit of ${side[2]} pixels on a side; send a smaller image`);
+    if (PIXEL_LIMIT.test(cause) || HEADER_PIXELS.test((e as Error).message)) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${await sizeOf(data)}, over the limit of ${maxPixels}; send a smaller image`);
     throw new HttpError(422, 'CORRUPT_IMAGE', `${name}: cannot decode the image (${cause})`);
   }
 }

@@ -5,7 +5,7 @@
 // (serve, detectors, distributed…) in a file of their own.
 import { after, test, type TestContext } from 'node:test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,4 +92,18 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `dm-robust-${prefix}-`));
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * Writes `dir/name` as a safetensors file with exactly this header (any JSON, however wrong) and
+ * data, for readers to refuse; returns its path.
+ */
+export function rawSafetensors(dir: string, name: string, header: unknown, data = Buffer.alloc(0)): string {
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const file = join(dir, name);
+  writeFileSync(file, Buffer.concat([len, Buffer.from(json), data]));
+  return file;
 }

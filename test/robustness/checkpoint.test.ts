@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badInput, runCli, tempDir } from './bad-input.js';
+import { badInput, runCli, tempDir, rawSafetensors } from './bad-input.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { loadTrainedModel } from '../../src/train/trained-model.js';
 import { encodeSafetensors } from '../../src/serialize/safetensors.js';
@@ -20,16 +20,6 @@ function writeCheckpoint(name: string, epoch: number): string {
   return file;
 }
 
-/** A file whose header is `header` (JSON) followed by `data`. */
-function rawSafetensors(name: string, header: unknown, data = Buffer.alloc(0)): string {
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const file = join(dir, name);
-  writeFileSync(file, Buffer.concat([len, Buffer.from(json), data]));
-  return file;
-}
 
 badInput('checkpoint/header-bit-flip', 'one flipped bit in the stored epoch is caught by the checksum', () => {
   const base = liveTensors();
@@ -68,17 +58,17 @@ badInput('checkpoint/huge-header-length', 'a header length of 2^62 is refused fr
 });
 
 badInput('checkpoint/header-not-object', 'a header that is a JSON array or number is a clear error', () => {
-  assert.throws(() => loadCheckpoint(rawSafetensors('array.ckpt', [1, 2])), /array\.ckpt is not a valid safetensors file: header is an array/);
-  assert.throws(() => loadCheckpoint(rawSafetensors('number.ckpt', 7)), /number\.ckpt is not a valid safetensors file: header is 7/);
+  assert.throws(() => loadCheckpoint(rawSafetensors(dir, 'array.ckpt', [1, 2])), /array\.ckpt is not a valid safetensors file: header is an array/);
+  assert.throws(() => loadCheckpoint(rawSafetensors(dir, 'number.ckpt', 7)), /number\.ckpt is not a valid safetensors file: header is 7/);
 });
 
 badInput('checkpoint/shape-not-a-list', "a tensor shape that is a string gives a message, not 'reduce is not a function'", () => {
-  const file = rawSafetensors('shape.ckpt', { w: { dtype: 'F32', shape: 'abc', data_offsets: [0, 4] } }, Buffer.alloc(4));
+  const file = rawSafetensors(dir, 'shape.ckpt', { w: { dtype: 'F32', shape: 'abc', data_offsets: [0, 4] } }, Buffer.alloc(4));
   assert.throws(() => loadCheckpoint(file), (e: Error) => /shape\.ckpt is not a valid safetensors file: tensor 'w' has shape "abc", not a list of sizes/.test(e.message) && !/reduce/.test(e.message));
 });
 
 badInput('checkpoint/metadata-not-strings', '__metadata__ holding numbers or objects is refused', () => {
-  const file = rawSafetensors('meta.ckpt', { __metadata__: { format: 'deepmetric-checkpoint/2', epoch: { evil: true } } });
+  const file = rawSafetensors(dir, 'meta.ckpt', { __metadata__: { format: 'deepmetric-checkpoint/2', epoch: { evil: true } } });
   assert.throws(() => loadCheckpoint(file), /meta\.ckpt is not a valid safetensors file: __metadata__ is not an object of strings/);
 });
 

@@ -245,8 +245,8 @@ badInput('detector/fit-options', "fitDetector({}) is a TypeError naming the fiel
 });
 
 badInput('detector/manifest-not-json', 'a manifest holding a BigInt or a cycle: a TypeError naming the field, not JSON.stringify\'s bare complaint', () => {
-  assert.throws(() => encodeBundle(DETECTOR_BUNDLE, {}, { method: { scorer: { options: { k: 5n } } } }), /detector: Expected a manifest of JSON values but manifest\.method\.scorer\.options\.k is a BigInt/);
+  assert.throws(() => encodeBundle(DETECTOR_BUNDLE, {}, { method: { scorer: { options: { k: 5n } } } }), /cannot save the detector's manifest as JSON: field method\.scorer\.options\.k is a BigInt/);
   const cyclic: Record<string, unknown> = { classes: ['a'] };
   cyclic.dataset = { parent: cyclic };
-  assert.throws(() => encodeBundle(DETECTOR_BUNDLE, {}, cyclic), /manifest\.dataset\.parent refers back to an object that contains it/);
+  assert.throws(() => encodeBundle(DETECTOR_BUNDLE, {}, cyclic), /field dataset\.parent refers back to an object that contains it/);
 });

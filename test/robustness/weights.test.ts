@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, createDeflateRaw } from 'node:zlib';
-import { badInput, runCli, runNode, tempDir } from './bad-input.js';
+import { badInput, runCli, runNode, tempDir, rawSafetensors } from './bad-input.js';
 import { encodeSafetensors, loadSafetensors } from '../../src/serialize/safetensors.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { loadWeights, type WeightsFormat } from '../../src/weights/load-weights.js';
@@ -197,32 +197,22 @@ badInput('weights/pickle-huge-long', 'a pickle with a 1 MB integer (LONG4) is re
 
 // ---- safetensors ----
 
-/** A safetensors file with this header and data. */
-function rawSafetensors(name: string, header: unknown, data: Buffer): string {
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const file = join(dir, name);
-  writeFileSync(file, Buffer.concat([len, Buffer.from(json), data]));
-  return file;
-}
 
 badInput('weights/safetensors-overlap', 'two safetensors tensors sharing bytes are refused, as the format\'s own reader does', () => {
-  const file = rawSafetensors('overlap.safetensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, Buffer.alloc(12));
+  const file = rawSafetensors(dir, 'overlap.safetensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, Buffer.alloc(12));
   assert.throws(() => loadSafetensors(file), /overlap\.safetensors is not a valid safetensors file: tensor 'b' has data_offsets \[4,12\] that overlap those of tensor 'a'/);
 });
 
 badInput('weights/safetensors-hole', 'safetensors data bytes that belong to no tensor (a hole, or bytes after the last) are refused', () => {
-  const hole = rawSafetensors('hole.safetensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, Buffer.alloc(12));
+  const hole = rawSafetensors(dir, 'hole.safetensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, Buffer.alloc(12));
   assert.throws(() => loadSafetensors(hole), /hole\.safetensors is not a valid safetensors file: data bytes 4 to 8 belong to no tensor/);
-  const tail = rawSafetensors('tail.safetensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(12));
+  const tail = rawSafetensors(dir, 'tail.safetensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(12));
   assert.throws(() => loadSafetensors(tail), /tail\.safetensors is not a valid safetensors file: its last 8 data bytes belong to no tensor/);
 });
 
 badInput('weights/proto-name', "a tensor named '__proto__' is kept as a name by the reader and refused by loadWeights, not '#handle'", async () => {
   const base = liveTensors();
-  const file = rawSafetensors('proto.safetensors', { ['__proto__']: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(4));
+  const file = rawSafetensors(dir, 'proto.safetensors', { ['__proto__']: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(4));
   const { tensors } = loadSafetensors(file);
   assert.deepEqual(Object.keys(tensors), ['__proto__']);
   assert.ok(Object.getOwnPropertyDescriptor(tensors, '__proto__')?.value instanceof Tensor);
