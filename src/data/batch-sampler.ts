@@ -1,7 +1,7 @@
 // Which dataset indices form each batch of an epoch. Samplers are pure functions of (seed, epoch),
 // so resuming at epoch k reproduces exactly the batches an uninterrupted run would have seen.
 
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 import { deriveSeed, shuffledIndices } from './random.js';
 
 export interface BatchSampler {
@@ -29,19 +29,19 @@ export class ShuffledBatchSampler implements BatchSampler {
   private readonly seed: number;
 
   constructor(private readonly size: number, options: SequentialBatchOptions) {
-    checkInteger('dataset size', size, 1);
-    this.batchSize = checkInteger('batchSize', options.batchSize, 1);
+    checkInt(size, 'dataset size', 1);
+    this.batchSize = checkInt(options.batchSize, 'batchSize', 1);
     this.shuffle = options.shuffle ?? true;
     this.dropLast = options.dropLast ?? false;
     if (this.dropLast && this.batchSize > size) {
       throw new RangeError(`Expected batchSize of at most the dataset size ${size} with dropLast but received ${this.batchSize}`);
     }
-    this.seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
+    this.seed = checkInt(options.seed ?? 0, 'seed', 0, 0xffffffff);
     this.batchesPerEpoch = this.dropLast ? Math.floor(size / this.batchSize) : Math.ceil(size / this.batchSize);
   }
 
   batches(epoch: number): Int32Array[] {
-    checkInteger('epoch', epoch, 0);
+    checkInt(epoch, 'epoch', 0);
     let order: Int32Array;
     if (this.shuffle) {
       order = shuffledIndices(this.size, deriveSeed(this.seed, epoch));

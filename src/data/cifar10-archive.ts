@@ -1,13 +1,15 @@
-// Reads a CIFAR-10 archive in one streaming pass, whichever of the two known layouts it holds:
-// the official binary release (cifar-10-batches-bin/*.bin) or an image-folder export
-// (<split>/<class>/*.jpg, optionally under one top folder).
+// Reads a CIFAR-10 archive, whichever of the two known layouts it holds: the official binary
+// release (cifar-10-batches-bin/*.bin, read in one streaming pass) or an image-folder export
+// (<split>/<class>/*.jpg, optionally under one top folder: listed in the first pass, then decoded
+// by decodeLayout in a second pass that reads only the listed images).
 
 import { basename } from 'node:path';
 import { cifarBatchFiles, parseCifarBatches } from './cifar10-binary.js';
 import { DataFileError } from './data-error.js';
 import type { ImageDataset } from './dataset.js';
+import type { ImageEntry } from './dataset-source.js';
 import { isImageFileName } from './image-decode.js';
-import { ImageCollector, type ImageCollectorOptions } from './image-collector.js';
+import { decodeInMemory, emptyClassFolderError, type ImageFolderOptions } from './image-folder.js';
 import { readTarFile } from './tar-reader.js';
 
 export type CifarSplit = 'train' | 'test';
@@ -15,37 +17,31 @@ export type CifarSplit = 'train' | 'test';
 export async function readCifar10Archive(
   file: string,
   splits: readonly CifarSplit[],
-  options: ImageCollectorOptions = {},
+  options: ImageFolderOptions = {},
 ): Promise<Map<CifarSplit, ImageDataset>> {
   const wantedBatches = new Set(splits.flatMap((split) => cifarBatchFiles(split)));
   const batchBytes = new Map<string, Buffer>();
-  const collector = new ImageCollector(options);
-  let imageCount = 0;
+  const entries: ImageEntry[] = [];
+  /** `<split>/<class>` → the archived class directory, so an empty one is reported. */
+  const classFolders = new Map<string, { folder: string; className: string }>();
 
-  const wanted = (path: string): boolean => {
-    const parts = path.split('/').filter((part) => part !== '');
-    const name = parts[parts.length - 1] ?? '';
-    return wantedBatches.has(name) || (parts.length >= 3 && isImageFileName(name) && splits.includes(parts[parts.length - 3] as CifarSplit));
-  };
-  // Entries nobody reads (the other split's images, stray files) are streamed past, not buffered.
-  for await (const entry of readTarFile(file, { select: ({ path }) => wanted(path) })) {
-    if (entry.skipped) continue;
+  // Only the batch files are buffered; images are listed here and read by decodeLayout.
+  for await (const entry of readTarFile(file, { select: ({ path }) => wantedBatches.has(basename(path)) })) {
     const parts = entry.path.split('/').filter((part) => part !== '');
     if (entry.type === 'directory') {
-      // <split>/<class>/ folders are remembered so an empty one is reported.
       const split = parts[parts.length - 2] as CifarSplit;
       if (parts.length >= 2 && splits.includes(split)) {
-        collector.addClassFolder(split, parts[parts.length - 1], `${file}:${entry.path}`);
+        const key = `${split}/${parts[parts.length - 1]}`;
+        if (!classFolders.has(key)) classFolders.set(key, { folder: `${file}:${entry.path}`, className: parts[parts.length - 1] });
       }
       continue;
     }
     if (entry.type !== 'file') continue;
     const name = basename(entry.path);
-    if (wantedBatches.has(name)) {
+    if (wantedBatches.has(name) && !entry.skipped) {
       batchBytes.set(name, entry.data);
     } else if (parts.length >= 3 && isImageFileName(name) && splits.includes(parts[parts.length - 3] as CifarSplit)) {
-      imageCount++;
-      await collector.add(parts[parts.length - 3], parts[parts.length - 2], `${file}:${entry.path}`, entry.data);
+      entries.push({ path: entry.path, split: parts[parts.length - 3] as CifarSplit, className: parts[parts.length - 2] });
     }
   }
 
@@ -61,18 +57,19 @@ export async function readCifar10Archive(
     }
     return result;
   }
-  const decoded = await collector.finish(splits);
+  const present = new Set(entries.map((e) => `${e.split}/${e.className}`));
+  for (const [key, { folder, className }] of classFolders) if (!present.has(key)) throw emptyClassFolderError(folder, className);
   for (const split of splits) {
-    const dataset = decoded.get(split);
-    if (!dataset) {
+    if (!entries.some((e) => e.split === split)) {
       throw new DataFileError(
         file,
-        imageCount === 0
+        entries.length === 0
           ? 'archive holds neither cifar-10-batches-bin/*.bin nor <split>/<class>/<image> entries'
           : `archive has no images under ${split}/<class>/`,
       );
     }
-    result.set(split, dataset);
   }
+  const decoded = await decodeInMemory('image-archive', file, { kind: 'split', entries }, options);
+  for (const split of splits) result.set(split, decoded.get(split)!);
   return result;
 }

@@ -5,7 +5,7 @@
 
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { checkOneOf } from './checks.js';
+import { checkChoice } from '../tensor/checks.js';
 import { readCifar10Archive, type CifarSplit } from './cifar10-archive.js';
 import { cifarBatchFiles, findCifarBatchFolder, loadCifarBinaryFolder } from './cifar10-binary.js';
 import { CIFAR10_BINARY_MD5, CIFAR10_BINARY_URL } from './cifar10-constants.js';
@@ -127,14 +127,14 @@ async function decodeSplits(source: ResolvedSource, splits: CifarSplit[], option
     for (const split of splits) result.set(split, await loadCifarBinaryFolder(source.path, split));
     return result;
   }
-  return (await loadSplitImageFolder(source.path, splits, { maxImagePixels: options.maxImagePixels })) as Map<CifarSplit, ImageDataset>;
+  return (await loadSplitImageFolder(source.path, splits, { maxImagePixels: options.maxImagePixels }));
 }
 
 export function loadCifar10(options: Cifar10Options & { split: CifarSplit }): Promise<ImageDataset>;
 export function loadCifar10(options?: Cifar10Options & { split?: 'both' }): Promise<Cifar10Splits>;
 export function loadCifar10(options?: Cifar10Options): Promise<ImageDataset | Cifar10Splits>;
 export async function loadCifar10(options: Cifar10Options = {}): Promise<ImageDataset | Cifar10Splits> {
-  const split = checkOneOf('split', options.split ?? 'both', ['train', 'test', 'both'] as const);
+  const split = checkChoice(options.split ?? 'both', 'split', ['train', 'test', 'both'] as const);
   const splits: CifarSplit[] = split === 'both' ? ['train', 'test'] : [split];
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   let source = await resolveCifar10Source({ ...options, cacheDir });

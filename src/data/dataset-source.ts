@@ -25,7 +25,11 @@ export interface ImageEntry {
   className: string;
 }
 
-export interface ImageLayout {
+/**
+ * How a folder's or archive's images sit in class folders (not `anomaly.ImageLayout`, which is a
+ * tensor's 'nchw' | 'nhwc' order).
+ */
+export interface ClassFolderLayout {
   kind: 'split' | 'single';
   /** The images used, in listing order. */
   entries: ImageEntry[];
@@ -48,7 +52,7 @@ export interface DatasetSource {
   /** Facts that change when the source's contents change (path, sizes, mtimes). */
   identity: (string | number)[];
   /** For image folders (archives are listed on demand: imageLayoutOf). */
-  layout?: ImageLayout;
+  layout?: ClassFolderLayout;
   /** For IDX folders. */
   idx?: IdxFiles;
 }
@@ -56,7 +60,7 @@ export interface DatasetSource {
 const SPLIT_FOLDERS: Record<string, 'train' | 'test'> = { train: 'train', test: 'test', val: 'test', valid: 'test', validation: 'test' };
 
 /** Splits relative image paths into a layout; `origin` names the source in errors. */
-export function detectImageLayout(paths: readonly string[], origin: string): ImageLayout {
+export function detectClassFolderLayout(paths: readonly string[], origin: string): ClassFolderLayout {
   const split: ImageEntry[] = [];
   const single: ImageEntry[] = [];
   for (const path of paths) {
@@ -186,7 +190,7 @@ export async function describeDatasetSource(source: string): Promise<DatasetSour
     return { kind: 'cifar10', path, identity };
   }
   const paths = await listFiles(path);
-  const layout = detectImageLayout(paths, path);
+  const layout = detectClassFolderLayout(paths, path);
   // Names, sizes and mtimes of the images used: any added, removed or rewritten image changes the key.
   const identity: (string | number)[] = [path];
   for (const entry of layout.entries) {
@@ -197,9 +201,9 @@ export async function describeDatasetSource(source: string): Promise<DatasetSour
 }
 
 /** The image layout of a folder or archive source; lists an archive (one pass, nothing decoded). */
-export async function imageLayoutOf(source: DatasetSource): Promise<ImageLayout> {
+export async function imageLayoutOf(source: DatasetSource): Promise<ClassFolderLayout> {
   if (source.layout) return source.layout;
   if (source.kind !== 'image-archive') throw new TypeError(`Expected an image folder or archive but received a ${source.kind} source`);
-  source.layout = detectImageLayout(await listArchive(source.path), source.path);
+  source.layout = detectClassFolderLayout(await listArchive(source.path), source.path);
   return source.layout;
 }

@@ -2,7 +2,7 @@
 // order plus one int32 label per image. Contiguous bytes make batching a memcpy and let a worker
 // thread read the images without copying when the buffer is a SharedArrayBuffer.
 
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 import { isFileImageDataset, materializeDataset, type AnyImageDataset, type FileImageDataset } from './file-image-dataset.js';
 
 export interface ImageDataset {
@@ -105,7 +105,7 @@ export function subsetDataset<D extends AnyImageDataset>(
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i];
-    checkInteger('index', index, 0, count - 1);
+    checkInt(index, 'index', 0, count - 1);
     const label = dataset.labels[index];
     labels[i] = relabel ? relabel.labelMap[label] : label;
   }

@@ -1,29 +1,30 @@
-export { classCounts, concatDatasets, datasetSize, type ImageDataset, imageSize, indicesByClass, sharedBytes, subsetDataset, validateDataset } from './dataset.js';
+// The public `data` namespace: loaders, dataset types, splits, transforms, samplers, the loader,
+// archive reading and errors. Internals (cache layout and header codecs, byte queues, layout
+// planning, decoders) stay importable by path inside src/ but are not part of the namespace.
+
+// Datasets.
+export { classCounts, concatDatasets, type ImageDataset, subsetDataset } from './dataset.js';
+export { type AnyImageDataset, type FileImageDataset, materializeDataset } from './file-image-dataset.js';
 export { DataFileError } from './data-error.js';
-export { deriveSeed, Random, shuffledIndices } from './random.js';
-export { checkEntrySize, DEFAULT_MAX_TAR_ENTRY_BYTES, readTarEntries, readTarFile, type TarEntry, type TarReadOptions } from './tar-reader.js';
-export { type DecodedImage, decodeImage, type DecodeOptions, DEFAULT_MAX_IMAGE_PIXELS, IMAGE_EXTENSIONS, isImageFileName, type ResizeOptions } from './image-decode.js';
-export { type ImageFolderOptions, loadImageFolder, loadSplitImageFolder } from './image-folder.js';
-export { compareNames, orderClassNames } from './class-order.js';
-export { CIFAR10_BINARY_MD5, CIFAR10_BINARY_URL, CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD } from './cifar10-constants.js';
-export { CIFAR10_TEST_BATCHES, CIFAR10_TRAIN_BATCHES, cifarBatchFiles, findCifarBatchFolder, loadCifarBinaryFolder, parseCifarBatches } from './cifar10-binary.js';
-export { type CifarSplit, readCifar10Archive } from './cifar10-archive.js';
-export { type Cifar10Options, type Cifar10Splits, loadCifar10, resolveCifar10Source, SHARED_CIFAR10_ARCHIVE } from './cifar10.js';
-export { type IdxArray, loadMnist, type MnistFiles, parseIdx, readIdxFile } from './mnist-idx.js';
-export { CACHE_DIGEST, CACHE_DIGEST_BYTES, cachedDataset, type CacheHeader, cacheKey, type CacheLayout, corruptCache, defaultCacheDir, encodeCacheHeader, folderIdentity, isCacheWriteError, readCacheLayout, readDatasetCache, tryWriteDatasetCache, writeDatasetCache } from './dataset-cache.js';
-export { downloadFile, type DownloadOptions, md5OfFile, verifyMd5 } from './download.js';
-export { anomalySplit, type AnomalySplit, type AnomalySplitOptions, type ClassRef, excludeClasses, resolveClasses, selectClasses, stratifiedSubset, type StratifiedSubsetOptions, trainValidationSplit, type ValidationSplitOptions } from './splits.js';
-export { augmentBatch, type AugmentOptions, checkAugmentOptions, CIFAR10_AUGMENT, cutoutImage, flipImageHorizontally, type ImageShape, shiftImage } from './transforms.js';
-export { type BatchSampler, type SequentialBatchOptions, ShuffledBatchSampler } from './batch-sampler.js';
-export { type MPerClassOptions, MPerClassSampler } from './m-per-class-sampler.js';
-export { assembleBatch, type Batch, type BatchSource } from './batch-assembly.js';
+
+// Loaders.
+export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './load-dataset.js';
+export type { NormalizationName } from './normalization.js';
+export { type Cifar10Options, type Cifar10Splits, loadCifar10 } from './cifar10.js';
+export { CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD } from './cifar10-constants.js';
+export { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
+export { loadMnist } from './mnist-idx.js';
+export { openDatasetCache } from './streamed-cache.js';
+
+// Splits, transforms, samplers, loader.
+export { anomalySplit, excludeClasses, selectClasses, stratifiedSubset, trainValidationSplit } from './splits.js';
+export { augmentBatch, type AugmentOptions, CIFAR10_AUGMENT } from './transforms.js';
+export { type BatchSampler, ShuffledBatchSampler } from './batch-sampler.js';
+export { MPerClassSampler } from './m-per-class-sampler.js';
+export type { Batch } from './batch-assembly.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
-export { type ArchiveEntry, readZipFile } from './zip-reader.js';
-export { archiveKind, type ArchiveKind, LIST_ONLY, readArchiveFile } from './archive-reader.js';
-export { type AnyImageDataset, type FileImageDataset, FileImageReader, imagesInRange, isFileImageDataset, materializeDataset, readRows } from './file-image-dataset.js';
-export { DatasetCacheWriter, type OpenCacheOptions, openDatasetCache } from './streamed-cache.js';
-export { changesShape, resizeDataset } from './resize-dataset.js';
-export { channelStatistics, chooseNormalization, type DatasetNormalization, IMAGENET_MEAN, IMAGENET_STD, type InputNormalization, type NormalizationName, NORMALIZATIONS } from './normalization.js';
-export { type DatasetSource, describeDatasetSource, detectImageLayout, findIdxFiles, type IdxFiles, type ImageEntry, type ImageLayout, imageLayoutOf, readClassNames, type SourceKind } from './dataset-source.js';
-export { type DatasetInput, loadDataset, type LoadDatasetOptions, type LoadedDataset, parseImageSize, RESIZE_FITS, type ResizeFit } from './load-dataset.js';
-export { decodeLayout, type LayoutPlan, planLayout, type PlannedSplit } from './layout-decoder.js';
+
+// Archives.
+export type { ArchiveEntry } from './zip-reader.js';
+export { readArchiveFile } from './archive-reader.js';
+export { readTarFile } from './tar-reader.js';

@@ -11,7 +11,7 @@ import { BoundedPool } from './bounded-pool.js';
 import { compareNames, orderClassNames } from './class-order.js';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, type ImageDataset } from './dataset.js';
-import type { DatasetSource, ImageEntry, ImageLayout } from './dataset-source.js';
+import type { DatasetSource, ImageEntry, ClassFolderLayout } from './dataset-source.js';
 import { decodeImage, type DecodeOptions } from './image-decode.js';
 import { DatasetCacheWriter } from './streamed-cache.js';
 import { MAX_IMAGE_FILE_BYTES } from './image-inputs.js';
@@ -30,7 +30,7 @@ export interface LayoutPlan {
 }
 
 /** The class list (shared by the splits) and each split's final image order. */
-export function planLayout(layout: ImageLayout): LayoutPlan {
+export function planLayout(layout: ClassFolderLayout): LayoutPlan {
   const classes = orderClassNames(layout.entries.map((e) => e.className));
   const labelOf = new Map(classes.map((name, label) => [name, label]));
   const names: Array<'train' | 'test'> = layout.kind === 'split' ? ['train', 'test'] : ['train'];
@@ -94,7 +94,7 @@ async function cacheSink(file: string, split: PlannedSplit, classes: string[], s
  */
 export async function decodeLayout(
   source: DatasetSource,
-  layout: ImageLayout,
+  layout: ClassFolderLayout,
   decode: DecodeOptions,
   cacheFiles?: Partial<Record<'train' | 'test', string>>,
   concurrency = 16,

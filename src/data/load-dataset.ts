@@ -8,7 +8,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkNumber, checkOneOf } from './checks.js';
+import { checkNumber, checkChoice } from '../tensor/checks.js';
 import { loadCifar10, resolveCifar10Source } from './cifar10.js';
 import { DataFileError } from './data-error.js';
 import { cacheKey, defaultCacheDir, isCacheWriteError, readDatasetCache, tryWriteDatasetCache } from './dataset-cache.js';
@@ -160,12 +160,12 @@ async function decodeSource(source: DatasetSource, decode: DecodeOptions, cacheD
 export async function loadDataset(options: LoadDatasetOptions = {}): Promise<LoadedDataset> {
   const channels = options.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new RangeError(`Expected 1 or 3 for channels but received ${channels}`);
-  const fit = checkOneOf('resize', options.resize ?? 'cover', RESIZE_FITS);
+  const fit = checkChoice(options.resize ?? 'cover', 'resize', RESIZE_FITS);
   const size = options.imageSize === undefined ? undefined : parseImageSize(options.imageSize);
   const resize: ResizeOptions | undefined = size ? { ...size, fit } : undefined;
-  const valFraction = checkNumber('valFraction', options.valFraction ?? 0.2, Number.MIN_VALUE, 0.99);
+  const valFraction = checkNumber(options.valFraction ?? 0.2, 'valFraction', Number.MIN_VALUE, 0.99);
   const seed = options.seed ?? 0;
-  const normalize = checkOneOf('normalize', options.normalize ?? 'unit', NORMALIZATIONS);
+  const normalize = checkChoice(options.normalize ?? 'unit', 'normalize', NORMALIZATIONS);
   const stream = options.stream ?? 'auto';
   const useCache = options.cache ?? true;
   if (stream === true && !useCache) throw new RangeError('Expected cache: true with stream: true (batches are read from the cache files) but received cache: false');

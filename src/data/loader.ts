@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { assembleBatch, type Batch, type BatchSource } from './batch-assembly.js';
 import { ShuffledBatchSampler, type BatchSampler } from './batch-sampler.js';
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 import { sharedBytes, validateDataset } from './dataset.js';
 import { DataFileError } from './data-error.js';
 import { isFileImageDataset, type AnyImageDataset } from './file-image-dataset.js';
@@ -129,8 +129,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** A file-backed dataset is read from its cache file batch by batch (see file-image-dataset.ts). */
   constructor(readonly dataset: AnyImageDataset, options: DataLoaderOptions) {
     if (!isFileImageDataset(dataset)) validateDataset(dataset, 'DataLoader dataset');
-    this.seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
-    this.prefetch = checkInteger('prefetch', options.prefetch ?? 2, 1, 64);
+    this.seed = checkInt(options.seed ?? 0, 'seed', 0, 0xffffffff);
+    this.prefetch = checkInt(options.prefetch ?? 2, 'prefetch', 1, 64);
     this.useWorker = options.worker ?? true;
     if (options.sampler) {
       this.sampler = options.sampler;
@@ -149,7 +149,7 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /** The batches of one epoch; the same epoch number always yields the same batches. */
   async *epoch(epoch: number): AsyncGenerator<Batch> {
-    checkInteger('epoch', epoch, 0);
+    checkInt(epoch, 'epoch', 0);
     const batches = this.sampler.batches(epoch);
     const fd = this.openFile();
     const source = fd === undefined ? this.source : { ...this.source, file: { fd, file: this.fileDataset!.file, pixelOffset: this.fileDataset!.pixelOffset, rows: this.fileDataset!.rows } };

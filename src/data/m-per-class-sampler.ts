@@ -1,7 +1,7 @@
 // Batches of m images from each of batchSize/m classes, as pair and triplet losses need positives
 // and negatives in every batch (after pytorch-metric-learning's MPerClassSampler).
 
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 import { indicesByClass } from './dataset.js';
 import type { BatchSampler } from './batch-sampler.js';
 import { deriveSeed, Random } from './random.js';
@@ -26,19 +26,19 @@ export class MPerClassSampler implements BatchSampler {
   constructor(labels: Int32Array, options: MPerClassOptions) {
     const classCount = labels.reduce((max, label) => Math.max(max, label + 1), 0);
     this.groups = indicesByClass(labels, classCount).filter((group) => group.length > 0);
-    this.m = checkInteger('m', options.m, 1);
-    const batchSize = checkInteger('batchSize', options.batchSize, this.m, this.m * this.groups.length);
+    this.m = checkInt(options.m, 'm', 1);
+    const batchSize = checkInt(options.batchSize, 'batchSize', this.m, this.m * this.groups.length);
     if (batchSize % this.m !== 0) {
       throw new RangeError(`Expected batchSize to be a multiple of m = ${this.m} but received ${batchSize}`);
     }
     this.classesPerBatch = batchSize / this.m;
-    const length = checkInteger('length', options.length ?? labels.length, batchSize);
-    this.seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
+    const length = checkInt(options.length ?? labels.length, 'length', batchSize);
+    this.seed = checkInt(options.seed ?? 0, 'seed', 0, 0xffffffff);
     this.batchesPerEpoch = Math.floor(length / batchSize);
   }
 
   batches(epoch: number): Int32Array[] {
-    checkInteger('epoch', epoch, 0);
+    checkInt(epoch, 'epoch', 0);
     const random = new Random(deriveSeed(this.seed, epoch));
     // Classes are drawn from a shuffled cycle and images from per-class shuffled pools, so over an
     // epoch every class and image is used about equally often.

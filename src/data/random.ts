@@ -1,13 +1,13 @@
 // A small seeded PRNG (mulberry32): fast, 32-bit state, good enough for shuffling and augmentation,
 // and identical on every platform so runs are reproducible.
 
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 
 export class Random {
   private state: number;
 
   constructor(seed: number) {
-    checkInteger('seed', seed, 0, 0xffffffff);
+    checkInt(seed, 'seed', 0, 0xffffffff);
     this.state = seed >>> 0;
   }
 

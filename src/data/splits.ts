@@ -2,7 +2,7 @@
 // views over the same cache file for file-backed datasets)
 // and never changes its input. Random choices are seeded, so a split is reproducible.
 
-import { checkInteger, checkNumber } from './checks.js';
+import { checkInt, checkNumber } from '../tensor/checks.js';
 import { indicesByClass, subsetDataset, type ImageDataset } from './dataset.js';
 import type { AnyImageDataset } from './file-image-dataset.js';
 import { deriveSeed, Random } from './random.js';
@@ -14,7 +14,7 @@ export type ClassRef = string | number;
 export function resolveClasses(dataset: Pick<ImageDataset, 'classes'>, refs: readonly ClassRef[]): number[] {
   const labels = refs.map((ref) => {
     const label = typeof ref === 'number' ? ref : dataset.classes.indexOf(ref);
-    if (typeof ref === 'number') checkInteger('class index', ref, 0, dataset.classes.length - 1);
+    if (typeof ref === 'number') checkInt(ref, 'class index', 0, dataset.classes.length - 1);
     if (label < 0) throw new RangeError(`Expected one of the classes ${dataset.classes.join(', ')} but received "${ref}"`);
     return label;
   });
@@ -90,10 +90,10 @@ export function stratifiedSubset<D extends AnyImageDataset>(dataset: D, options:
   const counts = classCountsOf(dataset);
   let quota: number[];
   if (options.perClass !== undefined) {
-    checkInteger('perClass', options.perClass, 1);
+    checkInt(options.perClass, 'perClass', 1);
     quota = counts.map((count) => Math.min(count, options.perClass!));
   } else {
-    const size = checkInteger('size', options.size, 1, dataset.labels.length);
+    const size = checkInt(options.size, 'size', 1, dataset.labels.length);
     quota = allocate(counts, size);
   }
   return subsetDataset(dataset, sampleByClass(dataset, quota, options.seed ?? 0).chosen);
@@ -109,8 +109,8 @@ export interface ValidationSplitOptions {
 export function trainValidationSplit<D extends AnyImageDataset>(dataset: D, options: ValidationSplitOptions): { train: D; validation: D } {
   const n = dataset.labels.length;
   const size = options.validation < 1
-    ? Math.round(checkNumber('validation', options.validation, Number.MIN_VALUE, 1) * n)
-    : checkInteger('validation', options.validation, 1, n - 1);
+    ? Math.round(checkNumber(options.validation, 'validation', Number.MIN_VALUE, 1) * n)
+    : checkInt(options.validation, 'validation', 1, n - 1);
   if (size < 1 || size >= n) {
     throw new RangeError(`Expected validation to leave at least one image on each side but it selects ${size} of ${n}`);
   }

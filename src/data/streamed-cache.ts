@@ -6,7 +6,7 @@ import { InputFileError, openInputFile } from '../util/input-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkInteger } from './checks.js';
+import { checkInt } from '../tensor/checks.js';
 import { DataFileError } from './data-error.js';
 import { CACHE_DIGEST, CACHE_DIGEST_BYTES, corruptCache, encodeCacheHeader, readCacheLayout, type CacheHeader } from './dataset-cache.js';
 import type { FileImageDataset } from './file-image-dataset.js';
@@ -86,8 +86,8 @@ export class DatasetCacheWriter {
 
   /** With `labels`, images may then be written in any order with writeAt. */
   static async create(file: string, header: CacheHeader, labels?: Int32Array): Promise<DatasetCacheWriter> {
-    checkInteger('count', header.count, 0);
-    for (const name of ['height', 'width', 'channels'] as const) checkInteger(name, header[name], 1);
+    checkInt(header.count, 'count', 0);
+    for (const name of ['height', 'width', 'channels'] as const) checkInt(header[name], name, 1);
     const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     const prefix = encodeCacheHeader(header);
     let handle: FileHandle | undefined;
@@ -106,7 +106,7 @@ export class DatasetCacheWriter {
     if (labels) {
       try {
         if (labels.length !== header.count) throw new RangeError(`Expected ${header.count} labels but received ${labels.length}`);
-        for (const label of labels) checkInteger('label', label, 0, header.classes.length - 1);
+        for (const label of labels) checkInt(label, 'label', 0, header.classes.length - 1);
       } catch (error) {
         await writer.abort();
         throw error;
@@ -126,7 +126,7 @@ export class DatasetCacheWriter {
       throw new RangeError(`Expected at most ${this.header.count} images in ${this.file} but received ${this.written + n}`);
     }
     for (let i = 0; i < n; i++) {
-      checkInteger('label', labels[i], 0, this.header.classes.length - 1);
+      checkInt(labels[i], 'label', 0, this.header.classes.length - 1);
       this.labels[this.written + i] = labels[i];
     }
     const position = this.pixelOffset + this.written * this.perImage;
@@ -142,7 +142,7 @@ export class DatasetCacheWriter {
    * been given to create(). Not to be mixed with append().
    */
   async writeAt(index: number, pixels: Uint8Array): Promise<void> {
-    checkInteger('index', index, 0, this.header.count - 1);
+    checkInt(index, 'index', 0, this.header.count - 1);
     if (pixels.length !== this.perImage) throw new RangeError(`Expected ${this.perImage} pixel bytes for one image but received ${pixels.length}`);
     this.placed ??= new Uint8Array(this.header.count);
     if (this.placed[index]) throw new RangeError(`Image ${index} of ${this.file} was written twice`);

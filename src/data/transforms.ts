@@ -4,7 +4,7 @@
 // Row operations use copyWithin/fill on the batch buffer itself: no per-image allocation, which
 // keeps 32x32 augmentation well above 100,000 images/s on one core.
 
-import { checkInteger, checkNumber } from './checks.js';
+import { checkInt, checkNumber } from '../tensor/checks.js';
 import { Random } from './random.js';
 
 export interface ImageShape {
@@ -95,10 +95,10 @@ export const CIFAR10_AUGMENT: Readonly<AugmentOptions> = Object.freeze({ cropPad
 /** Checks options once, so the per-image loop does not. */
 export function checkAugmentOptions(options: AugmentOptions, shape: ImageShape): Required<AugmentOptions> {
   return {
-    cropPadding: checkInteger('cropPadding', options.cropPadding ?? 0, 0, Math.max(shape.height, shape.width)),
-    flipProbability: checkNumber('flipProbability', options.flipProbability ?? 0, 0, 1),
-    cutoutSize: checkInteger('cutoutSize', options.cutoutSize ?? 0, 0, Math.max(shape.height, shape.width)),
-    cutoutProbability: checkNumber('cutoutProbability', options.cutoutProbability ?? 1, 0, 1),
+    cropPadding: checkInt(options.cropPadding ?? 0, 'cropPadding', 0, Math.max(shape.height, shape.width)),
+    flipProbability: checkNumber(options.flipProbability ?? 0, 'flipProbability', 0, 1),
+    cutoutSize: checkInt(options.cutoutSize ?? 0, 'cutoutSize', 0, Math.max(shape.height, shape.width)),
+    cutoutProbability: checkNumber(options.cutoutProbability ?? 1, 'cutoutProbability', 0, 1),
   };
 }
 

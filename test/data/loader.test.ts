@@ -35,7 +35,7 @@ describe('ShuffledBatchSampler', () => {
     assert.notDeepEqual(sampler.batches(1), epoch0);
     assert.deepEqual(new ShuffledBatchSampler(10, { batchSize: 4, dropLast: true }).batches(0).map((b) => b.length), [4, 4]);
     assert.deepEqual([...new ShuffledBatchSampler(3, { batchSize: 2, shuffle: false }).batches(5)[0]], [0, 1]);
-    assert.throws(() => new ShuffledBatchSampler(10, { batchSize: 0 }), /Expected integer at least 1 for batchSize but received 0/);
+    assert.throws(() => new ShuffledBatchSampler(10, { batchSize: 0 }), /Expected an integer ≥ 1 for batchSize but received 0/);
   });
 });
 
@@ -65,7 +65,7 @@ describe('MPerClassSampler', () => {
 
   it('checks m and batchSize', () => {
     assert.throws(() => new MPerClassSampler(labels, { m: 4, batchSize: 10 }), /multiple of m = 4 but received 10/);
-    assert.throws(() => new MPerClassSampler(labels, { m: 4, batchSize: 28 }), /Expected integer between 4 and 24 for batchSize but received 28/);
+    assert.throws(() => new MPerClassSampler(labels, { m: 4, batchSize: 28 }), /Expected an integer between 4 and 24 for batchSize but received 28/);
   });
 });
 
@@ -138,6 +138,6 @@ describe('DataLoader', () => {
 
   it('checks its options', () => {
     assert.throws(() => new DataLoader(dataset, {}), /Expected batchSize or a sampler/);
-    assert.throws(() => new DataLoader(dataset, { batchSize: 4, seed: -1 }), /Expected integer between 0 and 4294967295 for seed but received -1/);
+    assert.throws(() => new DataLoader(dataset, { batchSize: 4, seed: -1 }), /Expected an integer between 0 and 4294967295 for seed but received -1/);
   });
 });

@@ -34,7 +34,7 @@ describe('class selection', () => {
 
   it('rejects unknown and repeated classes', () => {
     assert.throws(() => selectClasses(dataset, ['zebra']), /Expected one of the classes a, b, c, d but received "zebra"/);
-    assert.throws(() => selectClasses(dataset, [7]), /Expected integer between 0 and 3 for class index but received 7/);
+    assert.throws(() => selectClasses(dataset, [7]), /Expected an integer between 0 and 3 for class index but received 7/);
     assert.throws(() => selectClasses(dataset, ['a', 0]), /listed twice/);
   });
 });
@@ -47,7 +47,7 @@ describe('stratified sampling', () => {
     assert.deepEqual(stratifiedSubset(dataset, { size: 10, seed: 5 }).images, subset.images);
     assert.notDeepEqual(stratifiedSubset(dataset, { size: 10, seed: 6 }).images, subset.images);
     assert.deepEqual(classCounts(stratifiedSubset(dataset, { perClass: 15 })), [15, 15, 10, 15]);
-    assert.throws(() => stratifiedSubset(dataset, { size: 0 }), /Expected integer between 1 and 100 for size but received 0/);
+    assert.throws(() => stratifiedSubset(dataset, { size: 0 }), /Expected an integer between 1 and 100 for size but received 0/);
   });
 
   it('carves a disjoint stratified validation set out of train', () => {

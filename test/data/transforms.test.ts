@@ -77,7 +77,7 @@ describe('augmentBatch', () => {
   });
 
   it('checks its options', () => {
-    assert.throws(() => augmentBatch(batch, 1, shape, { cropPadding: -1 }, 0), /Expected integer between 0 and 6 for cropPadding but received -1/);
-    assert.throws(() => augmentBatch(batch, 1, shape, { flipProbability: 2 }, 0), /Expected number between 0 and 1 for flipProbability but received 2/);
+    assert.throws(() => augmentBatch(batch, 1, shape, { cropPadding: -1 }, 0), /Expected an integer between 0 and 6 for cropPadding but received -1/);
+    assert.throws(() => augmentBatch(batch, 1, shape, { flipProbability: 2 }, 0), /Expected a number between 0 and 1 for flipProbability but received 2/);
   });
 });
