@@ -29,7 +29,7 @@ export function encodeOptimizerState(kind: string, entries: NativeOptimizerState
 export function decodeOptimizerState(kind: string, state: Buffer): { entries: NativeOptimizerState[]; dispose: () => void } {
   const bad = (why: string): Error => new Error(`optimizer state: ${why}`);
   if (state.length >= 2 && state[0] === 0x50 && state[1] === 0x4b) {
-    throw bad('it is in libtorch\'s archive format, written by a deepmetric before 0.2, which is no longer read (loading one runs the TorchScript inside it); ' +
+    throw bad('it is in libtorch\'s archive format, written by an earlier deepmetric, which is no longer read (loading one runs the TorchScript inside it); ' +
       'the weights still load for eval and export, but this run cannot be resumed: start it again');
   }
   const { tensors, metadata } = decodeSafetensors(state, 'optimizer state');
