@@ -31,6 +31,8 @@ export * as data from './data/index.js';
 export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data/load-dataset.js';
 export * as inference from './inference/index.js';
 export * as training from './train/index.js';
+// Model construction from typed options (what the commands build from their flags).
+export * as experiment from './experiment/index.js';
 export { train, type TrainRun, type TrainConfig, type TrainResult } from './train/trainer.js';
 export { runTrainingLoop, type TrainingHooks, type TrainingLoopOptions, type TrainingLoopResult } from './train/training-loop.js';
 export * as evaluation from './eval/index.js';

@@ -16,6 +16,12 @@ export { checkThresholdRule, chooseThreshold, fractionAbove, type Threshold, typ
 export { thumbnailDataUri } from './thumbnail.js';
 export { type AutoencoderEpoch, type AutoencoderTrainResult, type AutoencoderTrainRun, reconstructionErrors, trainAutoencoder } from './train-autoencoder.js';
 export { type ImageLayout, rotate90, ROTATION_COUNT, rotationBatch, type RotationBatch } from '../losses/rotate.js';
-export { RotationAuxiliaryTask, RotationOnlyTask } from './rotation/rotation-task.js';
+export { RotationAuxiliaryTask, RotationOnlyTask } from '../train/rotation-task.js';
 export { rotationScore, rotationScores, type TestTimeAugmentation } from './rotation/rotation-score.js';
 export { rotatedDataset, ROTATION_CLASSES } from './rotation/rotated-dataset.js';
+export { AUTOENCODER_JOB, type AnomalyRun, type AnomalySpec, type BestDetector, runAnomaly } from './protocol.js';
+export { type AnomalyRoles, classRef, splitForAnomaly, testOnlyClasses } from './split.js';
+export { ANOMALY_SCORES, checkScorersFit, needsNormalHoldout, parseScoreOptions, POSTERIOR_SCORES, QUALITY_SCORES, type ScoreOptions } from './score-options.js';
+export { thresholdRuleOf } from './threshold-rule.js';
+export { addRow, type AnomalyFigures, type AnomalyHeadRun, type AnomalyProtocol, type AnomalyResults, type AnomalyRow, type AutoencoderRun } from './results.js';
+export { byAuroc, resultTable, rowLabel, tableRows, writeAnomalyOutputs } from './outputs.js';

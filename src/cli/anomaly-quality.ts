@@ -1,25 +1,34 @@
-// The anomaly command's quality options — rotation self-supervision (auxiliary or one-class),
-// held-out normals for score fusion, flip test-time averaging, features at several depths, seeds —
-// and the helpers that wire them to the library. Kept apart from anomaly.ts so the protocol file
-// only calls in.
+// The anomaly flags that anomaly and fit-detector share — the threshold rule, rotation
+// self-supervision (auxiliary or one-class), held-out normals for score fusion, flip test-time
+// averaging, features at several depths, seeds — and the helpers that turn them into the library's
+// typed options (src/anomaly/protocol.ts, src/experiment/model.ts).
 import type { DatasetInput } from '../data/load-dataset.js';
-import { manualSeed } from '../tensor/creation.js';
-import { createEmbeddingNet } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
-import { RotationHead } from '../losses/rotation-head.js';
-import { RotationAuxiliaryTask, RotationOnlyTask } from '../anomaly/rotation/rotation-task.js';
+import type { RotationHead } from '../losses/rotation-head.js';
 import type { BatchTask } from '../train/batch-task.js';
-import { COMPONENT_SCORES, DEFAULT_FUSE, NEEDS_VALIDATION, NETWORK_ONLY_SCORES } from '../anomaly/network-scores.js';
+import type { Device } from '../tensor/device.js';
+import { COMPONENT_SCORES, DEFAULT_FUSE } from '../anomaly/network-scores.js';
+import { thresholdRuleOf as thresholdRule } from '../anomaly/threshold-rule.js';
+import type { ThresholdRule } from '../anomaly/threshold.js';
+import { auxiliaryRotation as auxiliaryRotationTask, buildOneClassRotation as buildOneClassRotationFrom, ONE_CLASS_ROTATION } from '../experiment/model.js';
 import { aggregateSeeds, formatMeanStd, type SeedRow, type SeedSummary } from '../anomaly/seeds.js';
 import { formatTable } from '../util/table.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
-import { modelSpec } from './experiment.js';
+import { modelOptions } from './experiment.js';
 
 /** The --heads name of the one-class rotation model (GEOM-style): trained on normal images only, rotation its only task. */
-export const ONE_CLASS_ROTATION = 'rotation';
+export { ONE_CLASS_ROTATION };
 
-/** Scores beyond the registry's scorers: they need the network itself or other scores (src/anomaly/network-scores.ts). */
-export const QUALITY_SCORES: readonly string[] = NETWORK_ONLY_SCORES;
+/** The threshold flags, shared by anomaly and fit-detector. */
+export const THRESHOLD_OPTIONS = {
+  'threshold-fpr': { type: 'number', description: 'Detector threshold: the fraction of held-out normal validation images allowed to score above it, i.e. the false-positive rate (default 0.05: 95% of normal images fall at or below it)' },
+  'threshold-tpr': { type: 'number', description: 'Detector threshold instead chosen so this fraction of the anomaly test images scores above it (the true-positive rate); needs anomaly images' },
+} as const;
+
+/** --threshold-fpr / --threshold-tpr as a library threshold rule. */
+export function thresholdRuleOf(o: ParsedOptions): ThresholdRule {
+  return thresholdRule({ fpr: o['threshold-fpr'] as number | undefined, tpr: o['threshold-tpr'] as number | undefined });
+}
 
 export const QUALITY_OPTIONS: Record<string, OptionSpec> = {
   aux: { type: 'list', choices: ['rotation'], description: "Auxiliary self-supervised task trained beside every class head: 'rotation' shows each batch in its 4 rotations and a small head predicts the rotation (Hendrycks et al. 2019)" },
@@ -30,11 +39,6 @@ export const QUALITY_OPTIONS: Record<string, OptionSpec> = {
   'holdout-normal': { type: 'number', default: 0.1, description: 'Fraction of the normal training images held out (never trained on or fitted) for the z-normalisation of fusion and mahalanobis-depths, and as the one-class rotation model\'s validation set' },
   seeds: { type: 'list', description: 'Run the whole protocol once per seed (e.g. 0,1,2), each in OUT/seed-N; anomaly.json then holds every seed\'s rows and mean ± std per head × score' },
 };
-
-/** Whether this run holds normal training images out: for scores that need them and for the one-class model. */
-export function needsNormalHoldout(scores: readonly string[], heads: readonly string[]): boolean {
-  return scores.some((s) => NEEDS_VALIDATION.includes(s)) || heads.includes(ONE_CLASS_ROTATION);
-}
 
 export function parseDepths(o: ParsedOptions): number[] | undefined {
   const raw = String(o.depths ?? 'auto').trim();
@@ -57,22 +61,17 @@ export function parseSeeds(o: ParsedOptions): number[] | undefined {
 
 /** The auxiliary rotation task of a class head's network (seeded after the network), or null without --aux rotation. */
 export function auxiliaryRotation(o: ParsedOptions, model: EmbeddingNet): { task: BatchTask; rotationHead: RotationHead } | null {
-  if (!((o.aux as string[] | undefined) ?? []).includes('rotation')) return null;
-  const rotationHead = new RotationHead({ embeddingDim: model.embeddingDim });
-  if (o.device !== 'cpu') rotationHead.to(o.device as 'cuda');
-  return { task: new RotationAuxiliaryTask(rotationHead, { weight: o['aux-weight'] as number }), rotationHead };
+  return auxRotationOf(o) ? auxiliaryRotationTask(model, { weight: o['aux-weight'] as number, device: o.device as Device }) : null;
+}
+
+/** --aux rotation as the protocol's auxiliary task (its loss weight), or null. */
+export function auxRotationOf(o: ParsedOptions): { weight: number } | null {
+  return ((o.aux as string[] | undefined) ?? []).includes('rotation') ? { weight: o['aux-weight'] as number } : null;
 }
 
 /** The one-class rotation model: the backbone seeded as every head's, a RotationHead as its only head. */
 export function buildOneClassRotation(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: RotationHead; task: BatchTask } {
-  manualSeed(o.seed as number);
-  const model = createEmbeddingNet(modelSpec(o, input));
-  const head = new RotationHead({ embeddingDim: model.embeddingDim });
-  if (o.device !== 'cpu') {
-    model.to(o.device as 'cuda');
-    head.to(o.device as 'cuda');
-  }
-  return { model, head, task: new RotationOnlyTask() };
+  return buildOneClassRotationFrom(modelOptions(o), input);
 }
 
 /** The per-seed rows and their mean ± std, as anomaly.json holds them after --seeds. */

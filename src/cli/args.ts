@@ -4,6 +4,7 @@
 // environment variable > default.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import type { RunDescription } from '../experiment/run-info.js';
 import { META_FLAGS, readConfigFile, type ConfigFile } from './config-file.js';
 import { commandSchema } from './json-schema.js';
 import { absolutePath, HIDDEN_VALUE, isPathOption, isSecretOption, itemOutsideChoices, numberExpectation, numberFits, splitList, type OptionValue } from './option-values.js';
@@ -39,14 +40,7 @@ export type { OptionValue };
 /** Where parseOptions keeps the run description on the options it returns (spreads copy it along). */
 export const RUN_DESCRIPTION: unique symbol = Symbol('deepmetric run description');
 
-/** What a run was asked to do: every option of its command as resolved, for --print-config and results. */
-export interface RunDescription {
-  command: string;
-  /** Absolute path of the --config file, or null. */
-  config_file: string | null;
-  /** Every option, keyed by flag name: its resolved value (paths absolute), or null when unset and without default. Secrets show as '<hidden>'. */
-  options: Record<string, OptionValue | null>;
-}
+export type { RunDescription };
 
 /** Where parseOptions keeps the names of the options the user set (command line or --config file). */
 const USER_SET: unique symbol = Symbol('deepmetric options set by the user');

@@ -1,4 +1,4 @@
-// `deepmetric compare`: the seed experiment — one backbone trained with each head, validation
+// `deepmetric compare` and `deepmetric train`: the seed experiment — one backbone trained with each head (train: one), validation
 // accuracy curves on one chart, and each head's best validation accuracy.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import type { DataParallel } from '../distributed/data-parallel.js';
 import { readDistributedEnv } from '../distributed/environment.js';
 import { commandInterrupt } from './interrupt.js';
 import { lockOutputFolder } from '../util/output-lock.js';
+import { HEAD_NAMES } from '../losses/registry.js';
 import { PARALLEL_HEADS_OPTION, parallelHeadChild, runHeadsInParallel, wantsParallelHeads } from './parallel-heads.js';
 
 export const compareSpec: CommandSpec = {
@@ -36,6 +37,25 @@ export const compareSpec: CommandSpec = {
     'deepmetric compare --data ~/data/cifar-10-binary.tar.gz --epochs 1000 --bn-momentum 0.001 --precise-bn 0   # the seed\'s full budget, Keras\'s BatchNorm',
   ],
 };
+
+// `deepmetric train` is this experiment with one head: its spec and command live here, beside compare's.
+const { heads: _heads, 'parallel-heads': _parallelHeads, ...sharedOptions } = compareSpec.options;
+
+export const trainSpec: CommandSpec = {
+  name: 'train',
+  summary: 'Train a backbone with one head; writes results.json, curves, report and checkpoints',
+  options: {
+    head: { type: 'string', default: 'l2softmax', choices: HEAD_NAMES, description: 'Head / loss to train with' },
+    ...sharedOptions,
+    out: { type: 'string', default: 'runs/train', description: 'Output folder' },
+  },
+  examples: ['deepmetric train --head arcface --backbone resnet18-cifar --augment --epochs 30 --lr 1e-3 --schedule cosine'],
+};
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const o = parseOptions(trainSpec, argv);
+  await compareCommand(argv, { ...o, heads: [o.head as string] }, 'train');
+}
 
 export interface HeadResult {
   name: string;

@@ -6,15 +6,15 @@ import type { DatasetInput, LoadedDataset } from '../data/load-dataset.js';
 import { NORMALIZATIONS, type NormalizationName } from '../data/normalization.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
 import { CIFAR10_AUGMENT } from '../data/transforms.js';
-import { createEmbeddingNet, BACKBONES, type BackboneSpec } from '../models/registry.js';
+import { BACKBONES, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
-import { createHead, HEAD_NAMES } from '../losses/registry.js';
+import { HEAD_NAMES } from '../losses/registry.js';
 import type { Head } from '../losses/head.js';
-import { manualSeed } from '../tensor/creation.js';
 import { setNumThreads } from '../tensor/runtime.js';
-import { checkDevice } from '../tensor/device.js';
+import { checkDevice, type Device } from '../tensor/device.js';
 import type { TrainConfig } from '../train/trainer.js';
-import { loadWeights, weightsNormalization } from '../weights/load-weights.js';
+import { weightsNormalization } from '../weights/load-weights.js';
+import { backboneSpec, buildModel as buildModelFrom, checkBatchFits, loadPretrainedWeights as loadWeightsFile, type ModelOptions } from '../experiment/model.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
 import { DATA_OPTIONS, loadCommandData, sourceLabel } from './data-options.js';
 
@@ -136,41 +136,31 @@ export function checkHeadNames(names: string[]): void {
   if (twice) throw new UsageError(`Expected each head once in --heads but received '${twice}' twice`);
 }
 
-/** With the data's input, the model takes its channels (and MobileNetV2 its size, for Keras's padding rule). */
-export function modelSpec(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): BackboneSpec {
+/** The model flags as the library's typed options (head options parsed only when a head is built). */
+export function modelOptions(o: ParsedOptions): ModelOptions {
   return {
-    name: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined,
-    ...(input ? { inChannels: input.channels, inputSize: input.height } : {}),
+    backbone: o.backbone as string, alpha: o.alpha as number, projectionDim: o['projection-dim'] as number | undefined, bnMomentum: o['bn-momentum'] as number | undefined,
+    seed: o.seed as number, device: o.device as Device,
   };
 }
 
+/** With the data's input, the model takes its channels (and MobileNetV2 its size, for Keras's padding rule). */
+export function modelSpec(o: ParsedOptions, input?: Pick<DatasetInput, 'height' | 'channels'>): BackboneSpec {
+  return backboneSpec(modelOptions(o), input);
+}
+
 /** With --weights, loads the pretrained weights into the model's backbone (its top, if the file has one, left out). */
-export async function loadPretrainedWeights(o: ParsedOptions, model: EmbeddingNet, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
-  const file = o.weights as string | undefined;
-  if (!file) return;
-  const r = await loadWeights(model, resolve(file));
-  log(`weights: loaded ${r.loaded} tensors from ${file} (${r.format}${r.hashPrefix ? `, SHA-256 ${r.hashPrefix}… verified` : ''}` +
-    `${r.skipped.length ? `; left out ${r.skipped.length}: the classification top and BatchNorm batch counters` : ''})`);
+export async function loadPretrainedWeights(o: ParsedOptions, model: EmbeddingNet, log?: (line: string) => void): Promise<void> {
+  await loadWeightsFile(o.weights as string | undefined, model, log);
 }
 
 /** A fresh backbone + head, initialised from the seed so that every head starts from the same backbone. */
 export function buildModel(o: ParsedOptions, headName: string, numClasses: number, input?: Pick<DatasetInput, 'height' | 'channels'>): { model: EmbeddingNet; head: Head } {
-  manualSeed(o.seed as number);
-  const model = createEmbeddingNet(modelSpec(o, input));
-  const headOpts = parseHeadOptions(o)[headName] ?? {};
-  const head = createHead(headName, { embeddingDim: model.embeddingDim, numClasses, ...headOpts });
-  if (o.device !== 'cpu') {
-    model.to(o.device as 'cuda');
-    head.to(o.device as 'cuda');
-  }
-  return { model, head };
+  return buildModelFrom({ ...modelOptions(o), headOptions: parseHeadOptions(o) }, headName, numClasses, input);
 }
 
-/** With the loaded data, its normalization and input description are recorded in the config (and so in checkpoints). */
 /** The trainer drops the last partial batch: a batch larger than the training set would leave none. */
-export function checkBatchFits(batchSize: number, trainingImages: number): void {
-  if (batchSize > trainingImages) throw new UsageError(`Expected --batch-size of at most the ${trainingImages} training images but received ${batchSize}`);
-}
+export { checkBatchFits };
 
 export function trainConfig(o: ParsedOptions, data?: LoadedDataset): TrainConfig {
   const opt = o.optimizer as string;

@@ -21,8 +21,9 @@ import { formatTable } from '../util/table.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, runDescription, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkBatchFits, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { openInputFileSync } from '../util/input-file.js';
-import { ANOMALY_SCORES, POSTERIOR_SCORES, THRESHOLD_OPTIONS, parseScoreOptions, splitForAnomaly, thresholdRuleOf } from './anomaly.js';
-import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, auxiliaryRotation, buildOneClassRotation, parseDepths } from './anomaly-quality.js';
+import { ANOMALY_SCORES, POSTERIOR_SCORES, parseScoreOptions } from '../anomaly/score-options.js';
+import { splitForAnomaly } from '../anomaly/split.js';
+import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, THRESHOLD_OPTIONS, auxiliaryRotation, buildOneClassRotation, parseDepths, thresholdRuleOf } from './anomaly-quality.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
 import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 import { commandInterrupt } from './interrupt.js';
@@ -100,7 +101,7 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   const score = (o.score as string | undefined) ?? (method === ONE_CLASS_ROTATION ? 'rotation' : 'knn');
   if (method === 'autoencoder' && o.score !== undefined) throw new UsageError('Expected no --score with --method autoencoder (it scores by reconstruction error)');
   const components = score === 'fusion' ? o.fuse as string[] : [score];
-  const scoreOptions = parseScoreOptions({ ...o, score: [score] }, [score, ...components]);
+  const scoreOptions = parseScoreOptions(o['score-options'] as string | undefined, [score, ...components]);
   checkScoreFitsMethod(method, components, o);
   const thresholdRule = thresholdRuleOf(o);
   if (thresholdRule.tpr !== undefined) {
@@ -158,7 +159,7 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
   for (const l of fullTrain.labels) counts[l]++;
   const reference = o.reference ? new Set((o.reference as string[]).map(labelOf)) : new Set(classes.map((_, i) => i).filter((i) => !normal.has(i) && counts[i] > 0));
   const ignored = classes.filter((_, i) => !normal.has(i) && !reference.has(i));
-  const split = splitForAnomaly(fullTrain, fullTest, { ...o, reference: (o.reference as string[] | undefined) ?? [...reference].map((l) => classes[l]), anomaly: ignored });
+  const split = splitForAnomaly(fullTrain, fullTest, { normal: o.normal as string[], reference: (o.reference as string[] | undefined) ?? [...reference].map((l) => classes[l]), anomaly: ignored });
   if (split.train.labels.length === 0 || counts.every((c, i) => !normal.has(i) || c === 0)) {
     throw new UsageError(`Expected training images of the normal class(es) ${split.normalClasses.join(', ')} but received none`);
   }

@@ -2,8 +2,7 @@
 // The `deepmetric` command: dispatches to one file per command; every command has --help.
 import { commandOutput, UsageError, type CommandSpec } from './args.js';
 import { infoCommand, infoSpec } from './info.js';
-import { compareCommand, compareSpec } from './compare.js';
-import { trainCommand, trainSpec } from './train.js';
+import { compareCommand, compareSpec, trainCommand, trainSpec } from './compare.js';
 import { evalCommand, evalSpec } from './eval.js';
 import { embedCommand, embedSpec } from './embed.js';
 import { anomalyCommand, anomalySpec } from './anomaly.js';

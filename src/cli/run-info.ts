@@ -1,7 +1,8 @@
 // Provenance recorded with every result: versions, threads, the command line, the time.
 import { readFileSync } from 'node:fs';
 import { torchVersion, getNumThreads } from '../tensor/runtime.js';
-import { runDescription, type ParsedOptions, type RunDescription } from './args.js';
+import { runDescription, type ParsedOptions } from './args.js';
+import type { RunInfo } from '../experiment/run-info.js';
 
 function packageVersion(): string {
   try {
@@ -11,14 +12,7 @@ function packageVersion(): string {
   }
 }
 
-export interface RunInfo {
-  created: string;
-  command: string;
-  versions: { deepmetric: string; libtorch: string; node: string };
-  threads: number;
-  /** The resolved options of the run (every flag, defaults included; see --print-config). */
-  run?: RunDescription;
-}
+export type { RunInfo };
 
 export function runInfo(argv: string[], o?: ParsedOptions): RunInfo {
   const run = o && runDescription(o);

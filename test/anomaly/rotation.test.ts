@@ -13,7 +13,7 @@ import { SmallConvNet } from '../../src/models/small-convnet.js';
 import { SoftmaxHead } from '../../src/losses/softmax-head.js';
 import { RotationHead } from '../../src/losses/rotation-head.js';
 import { rotate90, rotationBatch } from '../../src/losses/rotate.js';
-import { RotationAuxiliaryTask, RotationOnlyTask } from '../../src/anomaly/rotation/rotation-task.js';
+import { RotationAuxiliaryTask, RotationOnlyTask } from '../../src/train/rotation-task.js';
 import { rotationScores } from '../../src/anomaly/rotation/rotation-score.js';
 import { rotatedDataset } from '../../src/anomaly/rotation/rotated-dataset.js';
 import { imagesToTensor } from '../../src/inference/index.js';

@@ -14,8 +14,7 @@ import { commandOutput, helpText, parseOptions, runDescription, UsageError } fro
 import { checkConfig, closestKey, MAX_CONFIG_BYTES, parseConfigText } from '../../src/cli/config-file.js';
 import { commandSchema } from '../../src/cli/json-schema.js';
 import { InputFileError } from '../../src/util/input-file.js';
-import { compareSpec, compareCommand, type CompareResults } from '../../src/cli/compare.js';
-import { trainSpec } from '../../src/cli/train.js';
+import { compareSpec, compareCommand, trainSpec, type CompareResults } from '../../src/cli/compare.js';
 import { anomalySpec } from '../../src/cli/anomaly.js';
 import { serveSpec } from '../../src/cli/serve.js';
 import { fitDetectorCommand } from '../../src/cli/fit-detector.js';

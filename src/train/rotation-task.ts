@@ -4,12 +4,12 @@
 //   times `weight`, is added to the class loss.
 // - 'only' (one-class, GEOM-style): the head trained is itself a RotationHead; it sees all rows
 //   with their rotation labels, and the class labels are ignored.
-import type { Tensor } from '../../tensor/tensor.js';
-import type { Module } from '../../nn/module.js';
-import { checkPositive } from '../../tensor/checks.js';
-import { RotationHead } from '../../losses/rotation-head.js';
-import type { BatchTask, BatchTaskStep } from '../../train/batch-task.js';
-import { rotationBatch } from '../../losses/rotate.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+import { checkPositive } from '../tensor/checks.js';
+import { RotationHead } from '../losses/rotation-head.js';
+import type { BatchTask, BatchTaskStep } from './batch-task.js';
+import { rotationBatch } from '../losses/rotate.js';
 
 export class RotationAuxiliaryTask implements BatchTask {
   readonly name = 'rotation';

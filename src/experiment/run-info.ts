@@ -1,0 +1,20 @@
+// What every result records about the run that made it: when, the command, the versions, the
+// threads, and the resolved options. The CLI fills it (cli/run-info.ts); library results carry it.
+
+/** What a run was asked to do: every option of its command as resolved, for --print-config and results. */
+export interface RunDescription {
+  command: string;
+  /** Absolute path of the --config file, or null. */
+  config_file: string | null;
+  /** Every option, keyed by flag name: its resolved value (paths absolute), or null when unset and without default. Secrets show as '<hidden>'. */
+  options: Record<string, string | number | boolean | string[] | null>;
+}
+
+export interface RunInfo {
+  created: string;
+  command: string;
+  versions: { deepmetric: string; libtorch: string; node: string };
+  threads: number;
+  /** The resolved options of the run (every flag, defaults included; see --print-config). */
+  run?: RunDescription;
+}
