@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEmbeddingNet } from '../src/models/registry.js';
-import { loadCifar10 } from '../src/data/cifar10.js';
+import { loadCifar10 } from '../src/data/sources/cifar10.js';
 import { stratifiedSubset } from '../src/data/splits.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { distributedSupport } from '../src/distributed/process-group.js';

@@ -5,7 +5,7 @@ import { createEmbeddingNet, type BackboneSpec } from '../src/models/registry.js
 import { createHead } from '../src/losses/registry.js';
 import { fitDetector } from '../src/anomaly/fit-detector.js';
 import type { AnomalyDetector } from '../src/anomaly/anomaly-detector.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../src/data/cifar10-constants.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../src/data/sources/cifar10-constants.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 
 /** n seeded 32×32 RGB noise images. */

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleBatch } from '../src/data/batch-assembly.js';
-import { loadCifar10, resolveCifar10Source } from '../src/data/cifar10.js';
+import { assembleBatch } from '../src/data/loading/batch-assembly.js';
+import { loadCifar10, resolveCifar10Source } from '../src/data/sources/cifar10.js';
 import { sharedBytes, type ImageDataset } from '../src/data/dataset.js';
-import { DataLoader } from '../src/data/loader.js';
-import { CIFAR10_AUGMENT, type AugmentOptions } from '../src/data/transforms.js';
+import { DataLoader } from '../src/data/loading/loader.js';
+import { CIFAR10_AUGMENT, type AugmentOptions } from '../src/data/loading/transforms.js';
 
 const args = process.argv.slice(2);
 const sourceArg = args.includes('--source') ? args[args.indexOf('--source') + 1] : undefined;

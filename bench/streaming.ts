@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataLoader } from '../src/data/loader.js';
-import { DatasetCacheWriter, openDatasetCache } from '../src/data/streamed-cache.js';
+import { DataLoader } from '../src/data/loading/loader.js';
+import { DatasetCacheWriter, openDatasetCache } from '../src/data/cache/streamed-cache.js';
 
 export interface StreamingResult {
   images: number;

@@ -3,7 +3,7 @@
 // normals would score lower than unseen ones (the network and the fitted scores have seen them),
 // and test images must stay unseen, so the statistics come from images of neither kind.
 import { subsetDataset, type ImageDataset } from '../data/dataset.js';
-import { shuffledIndices } from '../data/random.js';
+import { shuffledIndices } from '../data/loading/random.js';
 
 export interface NormalHoldout {
   /** The training set without the held-out images (normal + reference). */

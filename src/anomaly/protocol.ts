@@ -5,7 +5,7 @@
 // error. The best row (by AUROC) is fitted as a detector. Writing and printing are the caller's
 // (outputs.ts writes anomaly.json, the charts and report.html).
 import { join } from 'node:path';
-import { materializeDataset } from '../data/file-image-dataset.js';
+import { materializeDataset } from '../data/cache/file-image-dataset.js';
 import type { LoadedDataset } from '../data/load-dataset.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { concatDatasets, subsetDataset, type ImageDataset } from '../data/dataset.js';

@@ -1,7 +1,7 @@
 // Scoring image files with a detector: files are read and decoded (to the detector's size and
 // channels) with bounded concurrency while earlier batches go through the network, in batches.
 // A file that cannot be read or decoded gets a result with its error; the others are still scored.
-import { listImageInputs, type ImageInput } from '../data/image-inputs.js';
+import { listImageInputs, type ImageInput } from '../data/sources/image-inputs.js';
 import { prepareImage } from '../data/preprocessing.js';
 import type { AnomalyDetector, Neighbour } from './anomaly-detector.js';
 

@@ -9,14 +9,14 @@ import { manualSeed } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
 import { mseLoss } from '../nn/functional.js';
 import { Adam } from '../optim/optimizer.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader } from '../data/loading/loader.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { imagesToTensor, datasetSlice, inEvalMode, ranges } from '../inference/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import type { ProgressStream } from '../util/progress.js';
 import { runTrainingLoop, type EpochProgress } from '../train/training-loop.js';
 import type { ConvAutoencoder } from '../models/conv-autoencoder.js';
-import { ShuffledBatchSampler } from '../data/batch-sampler.js';
+import { ShuffledBatchSampler } from '../data/loading/batch-sampler.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
 
 export interface AutoencoderEpoch {

@@ -1,11 +1,11 @@
 // What the training commands share: loading the data, building backbone + head, the train config.
 import { resolve } from 'node:path';
 import { stratifiedSubset } from '../data/splits.js';
-import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import type { DatasetInput, LoadedDataset } from '../data/load-dataset.js';
 import { NORMALIZATIONS, type NormalizationName } from '../data/normalization.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../data/cifar10-constants.js';
-import { CIFAR10_AUGMENT } from '../data/transforms.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../data/sources/cifar10-constants.js';
+import { CIFAR10_AUGMENT } from '../data/loading/transforms.js';
 import { BACKBONES, type BackboneSpec } from '../models/registry.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import { HEAD_NAMES } from '../losses/registry.js';

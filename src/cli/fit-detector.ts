@@ -3,7 +3,7 @@
 // images, choose the threshold on held-out normal images, write DIR/detector.dmdet.
 import { closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { materializeDataset } from '../data/file-image-dataset.js';
+import { materializeDataset } from '../data/cache/file-image-dataset.js';
 import type { NormalizationName } from '../data/normalization.js';
 import { loadCommandData } from './data-options.js';
 import { stratifiedSubset } from '../data/splits.js';

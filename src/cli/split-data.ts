@@ -1,6 +1,6 @@
 // One split of the command's dataset, optionally a stratified subset. With a checkpoint's stored
 // input description, images are decoded as the model was trained on them unless flags say otherwise.
-import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import type { DatasetInput } from '../data/load-dataset.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { type ParsedOptions, UsageError } from './args.js';

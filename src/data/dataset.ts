@@ -3,7 +3,7 @@
 // thread read the images without copying when the buffer is a SharedArrayBuffer.
 
 import { checkInt } from '../tensor/checks.js';
-import { isFileImageDataset, materializeDataset, type AnyImageDataset, type FileImageDataset } from './file-image-dataset.js';
+import { isFileImageDataset, materializeDataset, type AnyImageDataset, type FileImageDataset } from './cache/file-image-dataset.js';
 
 export interface ImageDataset {
   /** N*H*W*C bytes, NHWC, channels RGB (or a single grey channel). */

@@ -6,15 +6,15 @@
 
 import { readInputFile } from '../util/input-file.js';
 import { join } from 'node:path';
-import { readArchiveFile } from './archive-reader.js';
-import { BoundedPool } from './bounded-pool.js';
-import { compareNames, orderClassNames } from './class-order.js';
+import { readArchiveFile } from './sources/archive-reader.js';
+import { BoundedPool } from './loading/bounded-pool.js';
+import { compareNames, orderClassNames } from './sources/class-order.js';
 import { DataFileError } from './data-error.js';
 import { sharedBytes, type ImageDataset } from './dataset.js';
-import type { DatasetSource, ImageEntry, ClassFolderLayout } from './dataset-source.js';
+import type { DatasetSource, ImageEntry, ClassFolderLayout } from './sources/dataset-source.js';
 import { decodeImage, type DecodeOptions } from './image-decode.js';
-import { DatasetCacheWriter } from './streamed-cache.js';
-import { MAX_IMAGE_FILE_BYTES } from './image-inputs.js';
+import { DatasetCacheWriter } from './cache/streamed-cache.js';
+import { MAX_IMAGE_FILE_BYTES } from './sources/image-inputs.js';
 
 export interface PlannedSplit {
   /** 'train' and 'test' for split layouts; a single tree is planned as 'train' alone. */

@@ -9,20 +9,20 @@ import { rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkNumber, checkChoice } from '../tensor/checks.js';
-import { loadCifar10, resolveCifar10Source } from './cifar10.js';
+import { loadCifar10, resolveCifar10Source } from './sources/cifar10.js';
 import { DataFileError } from './data-error.js';
-import { cacheKey, defaultCacheDir, isCacheWriteError, readDatasetCache, tryWriteDatasetCache } from './dataset-cache.js';
+import { cacheKey, defaultCacheDir, isCacheWriteError, readDatasetCache, tryWriteDatasetCache } from './cache/dataset-cache.js';
 import type { ImageDataset } from './dataset.js';
-import { describeDatasetSource, imageLayoutOf, readClassNames, type DatasetSource, type SourceKind } from './dataset-source.js';
-import type { AnyImageDataset } from './file-image-dataset.js';
+import { describeDatasetSource, imageLayoutOf, readClassNames, type DatasetSource, type SourceKind } from './sources/dataset-source.js';
+import type { AnyImageDataset } from './cache/file-image-dataset.js';
 import { decodeLayout } from './layout-decoder.js';
 import type { DecodeOptions, ResizeOptions } from './image-decode.js';
-import { loadMnist } from './mnist-idx.js';
+import { loadMnist } from './sources/mnist-idx.js';
 import { chooseNormalization, NORMALIZATIONS, type InputNormalization, type NormalizationName } from './normalization.js';
 import { resizeDataset } from './resize-dataset.js';
 import { trainValidationSplit } from './splits.js';
-import { openDatasetCache } from './streamed-cache.js';
-import { CIFAR10_CLASSES } from './cifar10-constants.js';
+import { openDatasetCache } from './cache/streamed-cache.js';
+import { CIFAR10_CLASSES } from './sources/cifar10-constants.js';
 
 /** Bumped when decoding changes, so caches from older code are not reused. */
 const CACHE_FORMAT = 1;

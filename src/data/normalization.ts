@@ -4,8 +4,8 @@
 // evaluation and scoring reuse them. InputNormalization is the one type for this scaling: it is
 // defined here, the lowest layer that chooses it, and src/inference applies it to tensors.
 
-import { CIFAR10_MEAN, CIFAR10_STD } from './cifar10-constants.js';
-import { imagesInRange, type AnyImageDataset } from './file-image-dataset.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from './sources/cifar10-constants.js';
+import { imagesInRange, type AnyImageDataset } from './cache/file-image-dataset.js';
 
 export const NORMALIZATIONS = ['unit', 'none', 'standard', 'cifar10', 'imagenet'] as const;
 export type NormalizationName = (typeof NORMALIZATIONS)[number];

@@ -3,7 +3,7 @@
 // so a source's format never changes what the model sees.
 
 import sharp from 'sharp';
-import { BoundedPool } from './bounded-pool.js';
+import { BoundedPool } from './loading/bounded-pool.js';
 import { sharedBytes, type ImageDataset } from './dataset.js';
 import type { DecodeOptions } from './image-decode.js';
 

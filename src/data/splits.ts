@@ -4,8 +4,8 @@
 
 import { checkInt, checkNumber } from '../tensor/checks.js';
 import { indicesByClass, subsetDataset, type ImageDataset } from './dataset.js';
-import type { AnyImageDataset } from './file-image-dataset.js';
-import { deriveSeed, Random } from './random.js';
+import type { AnyImageDataset } from './cache/file-image-dataset.js';
+import { deriveSeed, Random } from './loading/random.js';
 
 /** A class given by name or by label. */
 export type ClassRef = string | number;

@@ -4,8 +4,8 @@
 // and writing files, with its decisions (stop early, stop on interrupt) shared with the others.
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { BatchSampler } from '../data/batch-sampler.js';
-import { deriveSeed } from '../data/random.js';
+import type { BatchSampler } from '../data/loading/batch-sampler.js';
+import { deriveSeed } from '../data/loading/random.js';
 import { DEFAULT_BUCKET_BYTES, planBuckets } from './buckets.js';
 import { readDistributedEnv, type DistributedEnv } from './environment.js';
 import { DistributedError, ProcessGroup } from './process-group.js';

@@ -2,7 +2,7 @@
 // sampler's), and rank r takes its contiguous slice, so the shards of an epoch are disjoint,
 // together cover exactly the global epoch, and the global batch stays --batch-size for any
 // number of ranks (which is what lets --resume continue with another number of processes).
-import type { BatchSampler } from '../data/batch-sampler.js';
+import type { BatchSampler } from '../data/loading/batch-sampler.js';
 
 export class ShardedBatchSampler implements BatchSampler {
   readonly batchesPerEpoch: number;

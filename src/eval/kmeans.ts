@@ -8,7 +8,7 @@ import type { Device } from '../tensor/device.js';
 import { checkInt, checkNumber } from '../tensor/checks.js';
 import { checkEmbeddings, checkOptionKeys } from './inputs.js';
 import { knnSearch } from './knn.js';
-import { Random } from '../data/random.js';
+import { Random } from '../data/loading/random.js';
 
 export interface KMeansOptions {
   /** Seed of the k-means++ draws. Default 0. */

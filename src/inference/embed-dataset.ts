@@ -6,7 +6,7 @@ import { noGrad } from '../tensor/grad-mode.js';
 import { cat } from '../tensor/combine.js';
 import type { Device } from '../tensor/device.js';
 import type { Module } from '../nn/module.js';
-import { imagesInRange, type AnyImageDataset } from '../data/file-image-dataset.js';
+import { imagesInRange, type AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import type { InputNormalization } from '../data/normalization.js';
 import { imagesToTensor } from './images-to-tensor.js';
 import { inEvalMode } from './eval-mode.js';

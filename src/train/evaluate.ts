@@ -6,7 +6,7 @@ import { zeros } from '../tensor/creation.js';
 import { normalize } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
 import type { Head } from '../losses/head.js';
-import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import type { Device } from '../tensor/device.js';
 import { embedDataset, inEvalMode, ranges, type InputNormalization } from '../inference/index.js';
 import { labelsToTensor } from './batch-tensors.js';

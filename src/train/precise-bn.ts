@@ -10,7 +10,7 @@ import { tidy } from '../tensor/memory.js';
 import type { Device } from '../tensor/device.js';
 import type { Module } from '../nn/module.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
-import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import { stratifiedSubset } from '../data/splits.js';
 import { datasetSlice, ranges, type InputNormalization } from '../inference/index.js';
 

@@ -11,11 +11,11 @@ import { learningRateAt, checkSchedule, type ScheduleConfig } from '../optim/sch
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { BackboneSpec } from '../models/registry.js';
 import type { Head } from '../losses/head.js';
-import type { AnyImageDataset } from '../data/file-image-dataset.js';
+import type { AnyImageDataset } from '../data/cache/file-image-dataset.js';
 import type { DatasetInput } from '../data/load-dataset.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader } from '../data/loading/loader.js';
 import { stratifiedSubset } from '../data/splits.js';
-import type { AugmentOptions } from '../data/transforms.js';
+import type { AugmentOptions } from '../data/loading/transforms.js';
 import { imagesToTensor, type InputNormalization } from '../inference/index.js';
 import { labelsToTensor } from './batch-tensors.js';
 import { evaluate } from './evaluate.js';
@@ -25,7 +25,7 @@ import { ChanceWatch, backboneBnMomentum } from './chance-warning.js';
 import { PreciseBatchNorm } from './precise-bn.js';
 import type { BatchTask } from './batch-task.js';
 import type { Module } from '../nn/module.js';
-import { ShuffledBatchSampler } from '../data/batch-sampler.js';
+import { ShuffledBatchSampler } from '../data/loading/batch-sampler.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
 import { backboneHasOwnGroup, createBackboneGroupsOptimizer, setTrainingMode, untrainedRun } from './pretrained-training.js';
 

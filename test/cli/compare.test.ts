@@ -11,7 +11,7 @@ import { compareCommand, type CompareResults } from '../../src/cli/compare.js';
 import { train, type TrainConfig } from '../../src/train/trainer.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { createHead } from '../../src/losses/registry.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { liveTensors, manualSeed } from '../../src/index.js';
 import { repoRoot } from '../helpers.js';
 import { writeSyntheticFolder } from './synthetic-folder.js';

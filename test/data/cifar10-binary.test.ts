@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseCifarBatches } from '../../src/data/cifar10-binary.js';
-import { CIFAR10_CLASSES } from '../../src/data/cifar10-constants.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { parseCifarBatches } from '../../src/data/sources/cifar10-binary.js';
+import { CIFAR10_CLASSES } from '../../src/data/sources/cifar10-constants.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { DataFileError } from '../../src/data/data-error.js';
 import { cifarRecords, makeTempDir, writeTar } from './fixtures.js';
 

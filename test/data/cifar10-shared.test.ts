@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CIFAR10_CLASSES } from '../../src/data/cifar10-constants.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { CIFAR10_CLASSES } from '../../src/data/sources/cifar10-constants.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { classCounts } from '../../src/data/dataset.js';
 import { decodeImage } from '../../src/data/image-decode.js';
-import { readTarFile } from '../../src/data/tar-reader.js';
+import { readTarFile } from '../../src/data/sources/tar-reader.js';
 import { makeTempDir } from './fixtures.js';
 
 const archive = resolve(process.cwd(), '../shared/datasets/cifar10-jpeg.tar.gz');

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFile
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DataFileError } from '../../src/data/data-error.js';
-import { cachedDataset, cacheKey, readDatasetCache, writeDatasetCache } from '../../src/data/dataset-cache.js';
+import { cachedDataset, cacheKey, readDatasetCache, writeDatasetCache } from '../../src/data/cache/dataset-cache.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { makeTempDir, noiseBytes } from './fixtures.js';
 

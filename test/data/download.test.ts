@@ -5,9 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadCifar10, resolveCifar10Source } from '../../src/data/cifar10.js';
+import { loadCifar10, resolveCifar10Source } from '../../src/data/sources/cifar10.js';
 import { DataFileError } from '../../src/data/data-error.js';
-import { downloadFile, md5OfFile, verifyMd5 } from '../../src/data/download.js';
+import { downloadFile, md5OfFile, verifyMd5 } from '../../src/data/sources/download.js';
 import { cifarRecords, makeTempDir, noiseBytes, writeTar } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir();

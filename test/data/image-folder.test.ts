@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { DataFileError } from '../../src/data/data-error.js';
 import { classCounts } from '../../src/data/dataset.js';
-import { loadImageFolder } from '../../src/data/image-folder.js';
+import { loadImageFolder } from '../../src/data/sources/image-folder.js';
 import { encodedImage, makeTempDir, writeTar } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { listImageInputs } from '../../src/data/image-inputs.js';
+import { listImageInputs } from '../../src/data/sources/image-inputs.js';
 import { encodedImage, makeTempDir } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir('deepmetric-inputs-');

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { DataFileError } from '../../src/data/data-error.js';
 import { classCounts, type ImageDataset } from '../../src/data/dataset.js';
-import { isFileImageDataset, materializeDataset, type AnyImageDataset } from '../../src/data/file-image-dataset.js';
+import { isFileImageDataset, materializeDataset, type AnyImageDataset } from '../../src/data/cache/file-image-dataset.js';
 import { loadDataset, parseImageSize } from '../../src/data/load-dataset.js';
 import { channelStatistics } from '../../src/data/normalization.js';
 import { encodedImage, makeTempDir, writeTar } from './fixtures.js';

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Batch } from '../../src/data/batch-assembly.js';
-import { ShuffledBatchSampler } from '../../src/data/batch-sampler.js';
+import type { Batch } from '../../src/data/loading/batch-assembly.js';
+import { ShuffledBatchSampler } from '../../src/data/loading/batch-sampler.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
-import { DataLoader } from '../../src/data/loader.js';
-import { MPerClassSampler } from '../../src/data/m-per-class-sampler.js';
-import { CIFAR10_AUGMENT } from '../../src/data/transforms.js';
+import { DataLoader } from '../../src/data/loading/loader.js';
+import { MPerClassSampler } from '../../src/data/loading/m-per-class-sampler.js';
+import { CIFAR10_AUGMENT } from '../../src/data/loading/transforms.js';
 import { makeTempDir } from './fixtures.js';
 
 /** 4x4 RGB images whose every byte is the image index, so batches can be traced. */
@@ -109,7 +109,7 @@ describe('DataLoader', () => {
   });
 
   it('lets the process exit when an iterator is abandoned mid-epoch', () => {
-    const loaderModule = new URL('../../src/data/loader.js', import.meta.url).href;
+    const loaderModule = new URL('../../src/data/loading/loader.js', import.meta.url).href;
     const script = `
       const { DataLoader } = await import(${JSON.stringify(loaderModule)});
       const images = new Uint8Array(40 * 12);

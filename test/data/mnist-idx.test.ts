@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DataFileError } from '../../src/data/data-error.js';
-import { loadMnist, readIdxFile } from '../../src/data/mnist-idx.js';
+import { loadMnist, readIdxFile } from '../../src/data/sources/mnist-idx.js';
 import { makeTempDir, noiseBytes } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir();

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DataFileError } from '../../src/data/data-error.js';
-import { readTarFile, type TarEntry } from '../../src/data/tar-reader.js';
+import { readTarFile, type TarEntry } from '../../src/data/sources/tar-reader.js';
 import { makeTempDir, noiseBytes, writeTar } from './fixtures.js';
 
 const { dir, cleanup } = makeTempDir();

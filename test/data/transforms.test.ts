@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { augmentBatch, CIFAR10_AUGMENT, cutoutImage, flipImageHorizontally, shiftImage } from '../../src/data/transforms.js';
+import { augmentBatch, CIFAR10_AUGMENT, cutoutImage, flipImageHorizontally, shiftImage } from '../../src/data/loading/transforms.js';
 import { noiseBytes } from './fixtures.js';
 
 const shape = { height: 6, width: 5, channels: 3 };

@@ -2,7 +2,7 @@
 // and come from the same seeded permutation as one process would use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ShuffledBatchSampler } from '../../src/data/batch-sampler.js';
+import { ShuffledBatchSampler } from '../../src/data/loading/batch-sampler.js';
 import { ShardedBatchSampler } from '../../src/distributed/sharded-sampler.js';
 import { planBuckets } from '../../src/distributed/buckets.js';
 import { tensor, tidy } from '../../src/index.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { liveTensors, tensor, tidy } from '../../src/index.js';
 import { aupr, auroc, fprAtTpr, rocCurve } from '../../src/eval/index.js';
 import { assertClose } from '../helpers.js';
-import { Random } from '../../src/data/random.js';
+import { Random } from '../../src/data/loading/random.js';
 
 // The example of sklearn's roc_auc_score / roc_curve / average_precision_score docs.
 const scores = [0.1, 0.4, 0.35, 0.8];

@@ -12,7 +12,7 @@ import { parseOptions, UsageError } from '../../src/cli/args.js';
 import { train } from '../../src/train/trainer.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { createHead } from '../../src/losses/registry.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import { manualSeed, profile, randn, tidy } from '../../src/index.js';
 import { quietly } from '../helpers.js';

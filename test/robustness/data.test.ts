@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { badInput, runCli, tempDir } from './bad-input.js';
 import { injectEnospc, tinyFilesystem } from './full-disk.js';
 import { writeColourFolder, writeSyntheticFolder } from '../cli/synthetic-folder.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
 import { compareCommand } from '../../src/cli/compare.js';
 import { UsageError } from '../../src/cli/args.js';

@@ -248,7 +248,7 @@ async function readTorch(file: string): Promise<string> {
 }
 
 async function readArchive(file: string): Promise<string> {
-  const { readArchiveFile } = await import('../../src/data/archive-reader.js');
+  const { readArchiveFile } = await import('../../src/data/sources/archive-reader.js');
   let entries = 0;
   let bytes = 0;
   for await (const e of readArchiveFile(file, { maxEntryBytes: 1 << 20 })) {

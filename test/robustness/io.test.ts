@@ -16,13 +16,13 @@ import { quietly } from '../helpers.js';
 import { fitDetectorCommand } from '../../src/cli/fit-detector.js';
 import { AnomalyDetector } from '../../src/anomaly/anomaly-detector.js';
 import { scoreImageFiles } from '../../src/anomaly/score-files.js';
-import { listImageInputs } from '../../src/data/image-inputs.js';
-import { readArchiveFile } from '../../src/data/archive-reader.js';
-import { readClassNames } from '../../src/data/dataset-source.js';
-import { readIdxFile } from '../../src/data/mnist-idx.js';
-import { openDatasetCache } from '../../src/data/streamed-cache.js';
+import { listImageInputs } from '../../src/data/sources/image-inputs.js';
+import { readArchiveFile } from '../../src/data/sources/archive-reader.js';
+import { readClassNames } from '../../src/data/sources/dataset-source.js';
+import { readIdxFile } from '../../src/data/sources/mnist-idx.js';
+import { openDatasetCache } from '../../src/data/cache/streamed-cache.js';
 import { loadDataset } from '../../src/data/load-dataset.js';
-import { describeDatasetSource, imageLayoutOf } from '../../src/data/dataset-source.js';
+import { describeDatasetSource, imageLayoutOf } from '../../src/data/sources/dataset-source.js';
 import { decodeLayout } from '../../src/data/layout-decoder.js';
 import { writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic-write.js';
 import { readInputFile, readInputFileSync } from '../../src/util/input-file.js';
@@ -299,7 +299,7 @@ badInput('input/zip-lying-size', 'a zip entry that inflates to more than it decl
   const zip = join(root, 'liar.zip');
   writeFileSync(zip, zipOfZeros(1, 300 * 1024 ** 2, 1000));
   const r = await runNode(['--input-type=module', '-e', `
-    const { readArchiveFile } = await import(${JSON.stringify(new URL('../../src/data/archive-reader.js', import.meta.url).href)});
+    const { readArchiveFile } = await import(${JSON.stringify(new URL('../../src/data/sources/archive-reader.js', import.meta.url).href)});
     try { for await (const e of readArchiveFile(${JSON.stringify(zip)})) void e; console.log('accepted'); } catch (e) { console.log('refused:', e.message); }`]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /refused: .*liar\.zip: corrupt zip archive/);

@@ -12,7 +12,7 @@ import { trainAutoencoder } from '../../src/anomaly/train-autoencoder.js';
 import { ConvAutoencoder } from '../../src/models/conv-autoencoder.js';
 import { createEmbeddingNet } from '../../src/models/registry.js';
 import { createHead } from '../../src/losses/registry.js';
-import { loadCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/sources/cifar10.js';
 import { evalCommand } from '../../src/cli/eval.js';
 import { liveTensors, manualSeed, noGrad } from '../../src/index.js';
 

@@ -2,9 +2,9 @@
 // dimension count, big-endian uint32 sizes, then the data. Files may be gzip-compressed.
 
 import { gunzipSync } from 'node:zlib';
-import { DataFileError } from './data-error.js';
-import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
-import { InputFileError, readInputFile } from '../util/input-file.js';
+import { DataFileError } from '../data-error.js';
+import { sharedBytes, validateDataset, type ImageDataset } from '../dataset.js';
+import { InputFileError, readInputFile } from '../../util/input-file.js';
 
 export interface IdxArray {
   dims: number[];

@@ -1,7 +1,7 @@
 // Which dataset indices form each batch of an epoch. Samplers are pure functions of (seed, epoch),
 // so resuming at epoch k reproduces exactly the batches an uninterrupted run would have seen.
 
-import { checkInt } from '../tensor/checks.js';
+import { checkInt } from '../../tensor/checks.js';
 import { deriveSeed, shuffledIndices } from './random.js';
 
 export interface BatchSampler {

@@ -1,7 +1,7 @@
 // A small seeded PRNG (mulberry32): fast, 32-bit state, good enough for shuffling and augmentation,
 // and identical on every platform so runs are reproducible.
 
-import { checkInt } from '../tensor/checks.js';
+import { checkInt } from '../../tensor/checks.js';
 
 export class Random {
   private state: number;

@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DataFileError } from './data-error.js';
-import { ProgressBar } from '../util/progress.js';
+import { DataFileError } from '../data-error.js';
+import { ProgressBar } from '../../util/progress.js';
 
 export async function md5OfFile(file: string): Promise<string> {
   const hash = createHash('md5');

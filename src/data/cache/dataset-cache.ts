@@ -8,13 +8,13 @@
 // Files are written to a temporary name and renamed, so a crash never leaves a half-written cache;
 // the size and digest checks catch files damaged later.
 
-import { InputFileError, openInputFile } from '../util/input-file.js';
+import { InputFileError, openInputFile } from '../../util/input-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { DataFileError } from './data-error.js';
-import { sharedBytes, validateDataset, type ImageDataset } from './dataset.js';
+import { DataFileError } from '../data-error.js';
+import { sharedBytes, validateDataset, type ImageDataset } from '../dataset.js';
 
 const MAGIC = Buffer.from('DMCACHE1', 'ascii');
 export const CACHE_DIGEST = 'sha1';

@@ -1,8 +1,8 @@
 // Batches of m images from each of batchSize/m classes, as pair and triplet losses need positives
 // and negatives in every batch (after pytorch-metric-learning's MPerClassSampler).
 
-import { checkInt } from '../tensor/checks.js';
-import { indicesByClass } from './dataset.js';
+import { checkInt } from '../../tensor/checks.js';
+import { indicesByClass } from '../dataset.js';
 import type { BatchSampler } from './batch-sampler.js';
 import { deriveSeed, Random } from './random.js';
 

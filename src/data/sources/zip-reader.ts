@@ -4,9 +4,9 @@
 
 import { closeSync } from 'node:fs';
 import yauzl from 'yauzl';
-import { DataFileError } from './data-error.js';
+import { DataFileError } from '../data-error.js';
 import { checkEntrySize, type TarEntry, type TarReadOptions } from './tar-reader.js';
-import { InputFileError, openInputFileSync } from '../util/input-file.js';
+import { InputFileError, openInputFileSync } from '../../util/input-file.js';
 
 export type ArchiveEntry = TarEntry;
 

@@ -6,11 +6,11 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataFileError } from './data-error.js';
-import type { ImageDataset } from './dataset.js';
+import { DataFileError } from '../data-error.js';
+import type { ImageDataset } from '../dataset.js';
 import type { ClassFolderLayout, ImageEntry } from './dataset-source.js';
-import { type DecodeOptions, IMAGE_EXTENSIONS, isImageFileName } from './image-decode.js';
-import { decodeLayout } from './layout-decoder.js';
+import { type DecodeOptions, IMAGE_EXTENSIONS, isImageFileName } from '../image-decode.js';
+import { decodeLayout } from '../layout-decoder.js';
 
 export interface ImageFolderOptions extends DecodeOptions {
   /** Decodes in flight at once (default 16). */

@@ -5,13 +5,13 @@
 
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { checkChoice } from '../tensor/checks.js';
+import { checkChoice } from '../../tensor/checks.js';
 import { readCifar10Archive, type CifarSplit } from './cifar10-archive.js';
 import { cifarBatchFiles, findCifarBatchFolder, loadCifarBinaryFolder } from './cifar10-binary.js';
 import { CIFAR10_BINARY_MD5, CIFAR10_BINARY_URL } from './cifar10-constants.js';
-import { DataFileError } from './data-error.js';
-import { cacheKey, defaultCacheDir, folderIdentity, readDatasetCache, tryWriteDatasetCache } from './dataset-cache.js';
-import type { ImageDataset } from './dataset.js';
+import { DataFileError } from '../data-error.js';
+import { cacheKey, defaultCacheDir, folderIdentity, readDatasetCache, tryWriteDatasetCache } from '../cache/dataset-cache.js';
+import type { ImageDataset } from '../dataset.js';
 import { downloadFile, verifyMd5 } from './download.js';
 import { loadSplitImageFolder } from './image-folder.js';
 

@@ -4,9 +4,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES } from './cifar10-constants.js';
-import { DataFileError } from './data-error.js';
-import { sharedBytes, type ImageDataset } from './dataset.js';
-import { InputFileError, readInputFile } from '../util/input-file.js';
+import { DataFileError } from '../data-error.js';
+import { sharedBytes, type ImageDataset } from '../dataset.js';
+import { InputFileError, readInputFile } from '../../util/input-file.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;

@@ -12,9 +12,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { archiveKind, LIST_ONLY, readArchiveFile } from './archive-reader.js';
 import { CIFAR10_TEST_BATCHES, CIFAR10_TRAIN_BATCHES, findCifarBatchFolder } from './cifar10-binary.js';
-import { DataFileError } from './data-error.js';
-import { isImageFileName } from './image-decode.js';
-import { readInputFile } from '../util/input-file.js';
+import { DataFileError } from '../data-error.js';
+import { isImageFileName } from '../image-decode.js';
+import { readInputFile } from '../../util/input-file.js';
 
 export type SourceKind = 'cifar10' | 'idx' | 'image-folder' | 'image-archive';
 

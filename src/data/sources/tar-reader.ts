@@ -7,8 +7,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DataFileError } from './data-error.js';
-import { InputFileError, openInputFile } from '../util/input-file.js';
+import { DataFileError } from '../data-error.js';
+import { InputFileError, openInputFile } from '../../util/input-file.js';
 
 const BLOCK = 512;
 

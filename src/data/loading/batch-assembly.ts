@@ -3,7 +3,7 @@
 
 import type { ImageShape, AugmentOptions } from './transforms.js';
 import { augmentBatch } from './transforms.js';
-import { readRows } from './file-image-dataset.js';
+import { readRows } from '../cache/file-image-dataset.js';
 
 export interface Batch {
   /** size*H*W*C bytes, NHWC. */

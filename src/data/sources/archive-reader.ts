@@ -1,10 +1,10 @@
 // One entry point for dataset archives: .zip through yauzl, .tar and .tar.gz through the tar
 // reader; the kind is recognised from the file's first bytes, not its name.
 
-import { DataFileError } from './data-error.js';
+import { DataFileError } from '../data-error.js';
 import { isGzipMagic, openArchiveFile, readTarHandle, type TarEntry, type TarReadOptions } from './tar-reader.js';
 import { readZipFd } from './zip-reader.js';
-import { InputFileError, openInputFileSync } from '../util/input-file.js';
+import { InputFileError, openInputFileSync } from '../../util/input-file.js';
 
 export type ArchiveKind = 'zip' | 'tar' | 'tar.gz';
 

@@ -4,7 +4,7 @@
 // Row operations use copyWithin/fill on the batch buffer itself: no per-image allocation, which
 // keeps 32x32 augmentation well above 100,000 images/s on one core.
 
-import { checkInt, checkNumber } from '../tensor/checks.js';
+import { checkInt, checkNumber } from '../../tensor/checks.js';
 import { Random } from './random.js';
 
 export interface ImageShape {

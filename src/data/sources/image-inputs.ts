@@ -8,7 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareNames } from './class-order.js';
 import { readArchiveFile } from './archive-reader.js';
-import { readInputFile } from '../util/input-file.js';
+import { readInputFile } from '../../util/input-file.js';
 
 export interface ImageInput {
   /** The file path, or `archive:entry` for an archive member. */

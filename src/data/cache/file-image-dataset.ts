@@ -4,8 +4,8 @@
 // views over the same file rather than copies.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { DataFileError } from './data-error.js';
-import { sharedBytes, type ImageDataset } from './dataset.js';
+import { DataFileError } from '../data-error.js';
+import { sharedBytes, type ImageDataset } from '../dataset.js';
 
 export interface FileImageDataset {
   storage: 'file';

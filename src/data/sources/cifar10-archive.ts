@@ -5,10 +5,10 @@
 
 import { basename } from 'node:path';
 import { cifarBatchFiles, parseCifarBatches } from './cifar10-binary.js';
-import { DataFileError } from './data-error.js';
-import type { ImageDataset } from './dataset.js';
+import { DataFileError } from '../data-error.js';
+import type { ImageDataset } from '../dataset.js';
 import type { ImageEntry } from './dataset-source.js';
-import { isImageFileName } from './image-decode.js';
+import { isImageFileName } from '../image-decode.js';
 import { decodeInMemory, emptyClassFolderError, type ImageFolderOptions } from './image-folder.js';
 import { readTarFile } from './tar-reader.js';
 

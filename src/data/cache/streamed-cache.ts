@@ -2,12 +2,12 @@
 // file-backed dataset (labels in memory, pixels read on demand), and `DatasetCacheWriter` writes
 // one image batch at a time, so neither side ever holds all the pixels.
 
-import { InputFileError, openInputFile } from '../util/input-file.js';
+import { InputFileError, openInputFile } from '../../util/input-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkInt } from '../tensor/checks.js';
-import { DataFileError } from './data-error.js';
+import { checkInt } from '../../tensor/checks.js';
+import { DataFileError } from '../data-error.js';
 import { CACHE_DIGEST, CACHE_DIGEST_BYTES, corruptCache, encodeCacheHeader, readCacheLayout, type CacheHeader } from './dataset-cache.js';
 import type { FileImageDataset } from './file-image-dataset.js';
 
