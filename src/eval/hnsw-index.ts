@@ -73,6 +73,8 @@ export class HnswIndex {
   readonly dim: number;
   #index: HierarchicalNSW;
   #ef: number;
+  /** hnswlib's M, which sets the size of every stored link list. */
+  readonly #m: number;
 
   constructor(dim: number, opts: HnswIndexOptions = {}) {
     checkOptionKeys(opts, OPTION_KEYS, 'HnswIndex');
@@ -86,12 +88,34 @@ export class HnswIndex {
     this.metric = checkMetric(opts.metric ?? 'cosine');
     this.#ef = checkInt(opts.ef ?? 64, 'ef of HnswIndex', 1);
     this.#index = new lib.HierarchicalNSW(this.metric === 'cosine' ? 'cosine' : 'l2', this.dim);
-    this.#index.initIndex(1024, checkInt(opts.m ?? 16, 'm of HnswIndex', 2), checkInt(opts.efConstruction ?? 200, 'efConstruction of HnswIndex', 1),
+    this.#m = checkInt(opts.m ?? 16, 'm of HnswIndex', 2);
+    this.#index.initIndex(1024, this.#m, checkInt(opts.efConstruction ?? 200, 'efConstruction of HnswIndex', 1),
       checkInt(opts.seed ?? 100, 'seed of HnswIndex', 0));
   }
 
-  /** The graph in hnswlib's file format (vectors included), to be stored and given to HnswIndex.fromBytes. */
+  /**
+   * The graph to store: hnswlib's file format without the vectors (the references are stored
+   * anyway; hnswlib's copy would double the file). Give it back to HnswIndex.fromBytes.
+   */
   toBytes(): Buffer {
+    const full = this.toHnswlibBytes();
+    const count = this.size;
+    const { level0Links, elementBytes } = elementLayout(this.dim, this.#m);
+    const stored = level0Links + 8; // links and label
+    const out = Buffer.alloc(full.length - count * 4 * this.dim);
+    full.copy(out, 0, 0, HEADER_BYTES);
+    for (let i = 0; i < count; i++) {
+      const from = HEADER_BYTES + i * elementBytes;
+      const to = HEADER_BYTES + i * stored;
+      full.copy(out, to, from, from + level0Links);
+      full.copy(out, to + level0Links, from + elementBytes - 8, from + elementBytes);
+    }
+    full.copy(out, HEADER_BYTES + count * stored, HEADER_BYTES + count * elementBytes);
+    return out;
+  }
+
+  /** The graph in hnswlib's own file format, vectors included (what HnswIndex.fromHnswlibBytes reads). */
+  toHnswlibBytes(): Buffer {
     return withPrivateFile((file) => {
       this.#index.writeIndexSync(file);
       return readFileSync(file);
@@ -100,11 +124,45 @@ export class HnswIndex {
 
   /**
    * An index over `references` [N,dim] with the graph toBytes() gave, built with these options
-   * (m and efConstruction must be those it was built with). The graph is checked completely
-   * first (checkHnswGraph; an InvalidHnswGraph error says what is wrong) and its vectors are
-   * replaced by the references, as addPoint would store them.
+   * (m and efConstruction must be those it was built with): the vectors go back in from the
+   * references, then the whole graph is checked (see fromHnswlibBytes).
    */
   static fromBytes(graph: Uint8Array, references: Tensor, opts: HnswIndexOptions = {}): HnswIndex {
+    checkEmbeddings(references, 'references');
+    const [count, dim] = references.shape;
+    const m = checkInt(opts.m ?? 16, 'm of HnswIndex', 2);
+    const { level0Links, elementBytes } = elementLayout(dim, m);
+    const stored = level0Links + 8;
+    // The fields that size the records, before they are used (checkHnswGraph checks the rest).
+    if (graph.length < HEADER_BYTES) throw new InvalidHnswGraph(`is ${graph.length} bytes long, shorter than hnswlib's ${HEADER_BYTES}-byte header`);
+    const header = new DataView(graph.buffer, graph.byteOffset, HEADER_BYTES);
+    for (const [offset, name, expected] of [[16, 'cur_element_count', count], [72, 'M', Math.min(m, 10000)]] as const) {
+      const got = header.getBigUint64(offset, true);
+      if (got !== BigInt(expected)) throw new InvalidHnswGraph(`has ${name} ${got} in its header where ${expected} was expected (${dim} features, M ${m}, ${count} elements)`);
+    }
+    // Sized from the references, never from the file's own counts.
+    if (graph.length < HEADER_BYTES + count * stored) {
+      throw new InvalidHnswGraph(`is ${graph.length} bytes long, too short for the level-0 links of ${count} elements`);
+    }
+    const full = new Uint8Array(graph.length + count * 4 * dim);
+    full.set(graph.subarray(0, HEADER_BYTES));
+    for (let i = 0; i < count; i++) {
+      const from = HEADER_BYTES + i * stored;
+      const to = HEADER_BYTES + i * elementBytes;
+      full.set(graph.subarray(from, from + level0Links), to);
+      full.set(graph.subarray(from + level0Links, from + stored), to + elementBytes - 8);
+    }
+    full.set(graph.subarray(HEADER_BYTES + count * stored), HEADER_BYTES + count * elementBytes);
+    return HnswIndex.fromHnswlibBytes(full, references, opts);
+  }
+
+  /**
+   * An index over `references` [N,dim] from a graph in hnswlib's own file format (vectors
+   * included, as index files of an earlier deepmetric store it), built with these options. The
+   * graph is checked completely first (checkHnswGraph; an InvalidHnswGraph error says what is
+   * wrong) and its vectors are replaced by the references, as addPoint would store them.
+   */
+  static fromHnswlibBytes(graph: Uint8Array, references: Tensor, opts: HnswIndexOptions = {}): HnswIndex {
     checkEmbeddings(references, 'references');
     const [count, dim] = references.shape;
     const index = new HnswIndex(dim, opts);
@@ -190,6 +248,12 @@ export interface HnswGraphShape {
 /** hnswlib's file header: 6 size_t, an int, a uint32, 3 size_t, a double and a size_t. */
 const HEADER_BYTES = 96;
 
+/** The bytes of one level-0 record in hnswlib's format: links (count header + 2M links), then the float vector and a size_t label. */
+function elementLayout(dim: number, m: number): { level0Links: number; elementBytes: number } {
+  const level0Links = 4 + 4 * 2 * Math.min(m, 10000); // hnswlib caps M at 10000
+  return { level0Links, elementBytes: level0Links + 4 * dim + 8 };
+}
+
 /**
  * Checks, completely and in one pass, a graph in the format of hnswlib's saveIndex (hnswalg.h as
  * bundled in hnswlib-node 3.0: header; count level-0 records of [u32 link count (byte 2: deleted
@@ -206,8 +270,7 @@ export function checkHnswGraph(graph: Uint8Array, shape: HnswGraphShape): { elem
   const { count, dim } = shape;
   const m = Math.min(shape.m, 10000); // hnswlib caps M at 10000
   const maxM0 = 2 * m;
-  const level0Links = 4 + 4 * maxM0; // count header + maxM0 links
-  const elementBytes = level0Links + 4 * dim + 8; // + the float vector + the size_t label
+  const { level0Links, elementBytes } = elementLayout(dim, m);
   const upperBytes = 4 + 4 * m; // one upper level: count header + maxM links
   if (graph.length < HEADER_BYTES) fail(`is ${graph.length} bytes long, shorter than hnswlib's ${HEADER_BYTES}-byte header`);
   const v = new DataView(graph.buffer, graph.byteOffset, graph.byteLength);

@@ -1,9 +1,10 @@
 // Look-alikes: the embeddings of a dataset's images with their names and labels, and the network
 // that made them, in one checksummed file (the detector's container, magic "DMINDEX1"), so that
 // new image files can be embedded and matched to their nearest indexed images — exactly, or
-// through an HNSW graph (hnswlib-node) for large sets. The graph is stored too (tensor hnsw.graph)
-// and checked completely before hnswlib reads it (see hnsw-index.ts); files without one, from the
-// version that did not store it, have it rebuilt from the embeddings on load.
+// through an HNSW graph (hnswlib-node) for large sets. The graph is stored too, without hnswlib's
+// copy of the vectors (tensor hnsw.links; files of an earlier deepmetric hold hnswlib's whole file
+// as hnsw.graph), and checked completely before hnswlib reads it (see hnsw-index.ts); files with
+// neither have it rebuilt from the embeddings on load.
 import type { Tensor } from '../tensor/tensor.js';
 import { dispose, keep, tidy } from '../tensor/memory.js';
 import { tensor } from '../tensor/creation.js';
@@ -70,14 +71,17 @@ function checkGraphParams(p: unknown): HnswGraphParams {
  * instead: the bundle's checksum rules out damage, so a graph that fails is one edited or written
  * by something else, and one rebuild by the user beats a silent 26 s rebuild at every start.
  */
-function loadGraph(graph: Tensor | undefined, embeddings: Tensor, opts: HnswGraphParams & { metric: KnnMetric }): HnswIndex {
-  if (!graph) return new HnswIndex(embeddings.shape[1], opts).add(embeddings);
+function loadGraph(tensors: Record<string, Tensor>, embeddings: Tensor, opts: HnswGraphParams & { metric: KnnMetric }): HnswIndex {
+  const name = tensors['hnsw.links'] ? 'hnsw.links' : tensors['hnsw.graph'] ? 'hnsw.graph' : null;
+  if (!name) return new HnswIndex(embeddings.shape[1], opts).add(embeddings);
+  const graph = tensors[name];
   try {
     if (graph.dtype !== 'uint8' || graph.ndim !== 1) throw new InvalidHnswGraph(`is a ${graph.dtype} tensor of shape [${graph.shape.join(',')}], not bytes`);
-    return HnswIndex.fromBytes(graph.dataSync() as Uint8Array, embeddings, opts);
+    const bytes = graph.dataSync() as Uint8Array;
+    return name === 'hnsw.links' ? HnswIndex.fromBytes(bytes, embeddings, opts) : HnswIndex.fromHnswlibBytes(bytes, embeddings, opts);
   } catch (e) {
     if (!(e instanceof InvalidHnswGraph)) throw e;
-    throw new Error(`holds an HNSW graph (tensor hnsw.graph) that does not fit its embeddings and field hnsw: it ${e.message}. Rebuild the index with \`deepmetric index\``);
+    throw new Error(`holds an HNSW graph (tensor ${name}) that does not fit its embeddings and field hnsw: it ${e.message}. Rebuild the index with \`deepmetric index\``);
   }
 }
 
@@ -193,7 +197,7 @@ export class ImageIndex {
     const bytes = this.#hnsw?.toBytes();
     const graph = bytes ? tensor(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), { dtype: 'uint8' }) : null;
     try {
-      if (graph) tensors['hnsw.graph'] = graph;
+      if (graph) tensors['hnsw.links'] = graph;
       await writeFileAtomic(path, encodeBundle(INDEX_BUNDLE, tensors, this.manifest));
     } finally {
       graph?.dispose();
@@ -232,7 +236,7 @@ export class ImageIndex {
       model.loadStateDict(Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k.slice(6), t])));
       model.eval();
       if (opts.fuse ?? true) fuseConvBatchNorm(model.toChannelsLast());
-      const hnsw = kind === 'hnsw' ? loadGraph(tensors['hnsw.graph'], embeddings, { metric: manifest.metric, ...checkGraphParams(manifest.hnsw ?? HNSW_GRAPH) }) : null;
+      const hnsw = kind === 'hnsw' ? loadGraph(tensors, embeddings, { metric: manifest.metric, ...checkGraphParams(manifest.hnsw ?? HNSW_GRAPH) }) : null;
       const index = new ImageIndex(manifest, model, embeddings, hnsw);
       dispose(Object.values(tensors).filter((t) => t !== embeddings));
       return index;

@@ -178,8 +178,8 @@ test('index → search: an indexed image finds itself at distance ≈ 0, with it
   const stored = join(root, 'colours-hnsw.dmidx');
   const rebuilt = join(root, 'colours-hnsw-no-graph.dmidx');
   const { tensors, manifest } = decodeBundle(readFileSync(stored), INDEX_BUNDLE, stored);
-  assert.equal(tensors['hnsw.graph']?.dtype, 'uint8');
-  writeFileSync(rebuilt, encodeBundle(INDEX_BUNDLE, Object.fromEntries(Object.entries(tensors).filter(([k]) => k !== 'hnsw.graph')), manifest));
+  assert.equal(tensors['hnsw.links']?.dtype, 'uint8');
+  writeFileSync(rebuilt, encodeBundle(INDEX_BUNDLE, Object.fromEntries(Object.entries(tensors).filter(([k]) => k !== 'hnsw.links')), manifest));
   dispose(Object.values(tensors));
   const queries = ['train/red/3.png', 'test/blue/0.png', 'test/red/1.png'].map((f) => join(data, f));
   const [fromGraph, fromRebuild] = [await quietly(() => searchCommand(['--index', stored, '--threads', '1', '--k', '5', ...queries])),

@@ -139,7 +139,7 @@ test('HnswIndex finds (nearly) the exact neighbours', { skip: !hnswAvailable() &
   assert.equal(liveTensors(), base);
 });
 
-test('HnswIndex.toBytes → fromBytes: the same graph, the same results; a graph that does not fit is refused', { skip: !hnswAvailable() && 'hnswlib-node is not installed' }, () => {
+test('HnswIndex.toBytes → fromBytes (and hnswlib\'s own format): the same graph, the same results, vectors stored once; a graph that does not fit is refused', { skip: !hnswAvailable() && 'hnswlib-node is not installed' }, () => {
   manualSeed(5);
   const base = liveTensors();
   tidy(() => {
@@ -158,12 +158,16 @@ test('HnswIndex.toBytes → fromBytes: the same graph, the same results; a graph
       const again = loaded.toBytes();
       bytes.writeBigUInt64LE(1500n, 8);
       assert.ok(again.equals(bytes), `${metric}: the graph changed in a save → load → save`);
+      // Stored without hnswlib's copy of the vectors; hnswlib's own format (earlier files) loads the same.
+      assert.equal(bytes.length, built.toHnswlibBytes().length - 1500 * 24 * 4, `${metric}: the vectors are not stored twice`);
+      const legacy = HnswIndex.fromHnswlibBytes(built.toHnswlibBytes(), references, { metric, m: 12, efConstruction: 100 });
+      assert.deepEqual(rows(legacy.search(queries, 7).indices), rows(a.indices), `${metric}: hnswlib's format`);
       // Still usable for adding.
       loaded.add(queries);
       assert.equal(loaded.search(queries.narrow(0, 0, 1), 1).indices.item(), 1500);
     }
     const bytes = new HnswIndex(24, { m: 12 }).add(references).toBytes();
-    assert.throws(() => HnswIndex.fromBytes(bytes, references, { m: 16 }), { name: 'InvalidHnswGraph', message: /has size_data_per_element \d+ in its header where \d+ was expected/ });
+    assert.throws(() => HnswIndex.fromBytes(bytes, references, { m: 16 }), { name: 'InvalidHnswGraph', message: /has M 12 in its header where 16 was expected/ });
     assert.throws(() => HnswIndex.fromBytes(bytes, references.narrow(0, 0, 1499), { m: 12 }), /has cur_element_count 1500 in its header where 1499 was expected/);
     assert.throws(() => HnswIndex.fromBytes(bytes.subarray(0, 90), references, { m: 12 }), /is 90 bytes long, shorter than hnswlib's 96-byte header/);
     // Empty: hnswlib's -1 top level and no entry point.

@@ -13,7 +13,7 @@ import { loadSafetensors, saveSafetensors } from '../../src/serialize/safetensor
 import { DETECTOR_BUNDLE } from '../../src/anomaly/anomaly-detector.js';
 import { INDEX_BUNDLE } from '../../src/search/image-index.js';
 import { fitDetector } from '../../src/anomaly/fit-detector.js';
-import { hnswAvailable } from '../../src/eval/hnsw-index.js';
+import { HnswIndex, hnswAvailable } from '../../src/eval/hnsw-index.js';
 import { createBackbone } from '../../src/models/registry.js';
 import { dispose, manualSeed, tensor, type Tensor } from '../../src/index.js';
 
@@ -60,14 +60,21 @@ before(async () => {
   ok(await search(index));
 });
 
-/** The index with its stored hnswlib graph (tensor hnsw.graph) edited by `craft`. */
+/**
+ * The index with its graph, in hnswlib's own file format, edited by `craft` and stored as an
+ * earlier deepmetric stored it (tensor hnsw.graph; today's hnsw.links is the same graph without
+ * the vectors, put back before the same check).
+ */
 function withGraph(name: string, craft: (graph: Buffer) => Buffer | undefined): string {
-  const { tensors } = readBundle(index, INDEX_BUNDLE);
-  const graph = Buffer.from(tensors['hnsw.graph'].dataSync() as Uint8Array);
+  const { tensors, manifest } = readBundle<{ hnsw: { m: number; efConstruction: number } }>(index, INDEX_BUNDLE);
+  const links = tensors['hnsw.links'].dataSync() as Uint8Array;
+  const hnsw = HnswIndex.fromBytes(links, tensors.embeddings, { m: manifest.hnsw.m, efConstruction: manifest.hnsw.efConstruction });
+  const graph = hnsw.toHnswlibBytes();
   dispose(Object.values(tensors));
   const crafted = craft(graph) ?? graph;
   return rewrite(index, join(root, `${name}.dmidx`), INDEX_BUNDLE, (_m, t) => {
-    dispose(t['hnsw.graph']);
+    dispose(t['hnsw.links']);
+    delete t['hnsw.links'];
     t['hnsw.graph'] = tensor(new Uint8Array(crafted), { dtype: 'uint8' });
   });
 }

@@ -116,7 +116,7 @@ export const FORMATS: FuzzFormat[] = [
   },
   {
     name: 'index', ext: '.dmidx', seeds: ['hnsw.dmidx', 'exact.dmidx'], count: 800, reader: 'ImageIndex.load + search',
-    mutate: sealed(resealBundle, BUNDLE_PREFIX, inBundle(mutateSafetensorsHeader), inBundle((b, rng) => mutateTensorData(b, rng, ['hnsw.graph', 'embeddings']))),
+    mutate: sealed(resealBundle, BUNDLE_PREFIX, inBundle(mutateSafetensorsHeader), inBundle((b, rng) => mutateTensorData(b, rng, ['hnsw.links', 'embeddings']))),
     async read(file) {
       const { ImageIndex } = await import('../../src/search/image-index.js');
       const index = ImageIndex.load(file);
