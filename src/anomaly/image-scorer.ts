@@ -15,7 +15,7 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import { depthFeatures, featureLayers } from '../models/depth-features.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { type InputNormalization, datasetSlice, embedDataset, inEvalMode, ranges } from '../inference/index.js';
-import { createScorer, SCORER_NAMES, scorerNeedsHead } from '../eval/scorers/registry.js';
+import { createScorer, scorerNeedsHead } from '../eval/scorers/registry.js';
 import type { AnomalyScorer } from '../eval/scorers/scorer.js';
 import { FlipAveraged } from './flip-averaged.js';
 import { rotationScore, type TestTimeAugmentation } from './rotation/rotation-score.js';
@@ -23,6 +23,7 @@ import { embedDepths } from './depth-embeddings.js';
 import { DepthMahalanobis } from './depth-mahalanobis.js';
 import { zStats, type ZStats } from './fusion.js';
 import { defaultDepths } from './network-scores.js';
+import { scoreIsKind, scoreNames, scoreNeeds } from './scores/registry.js';
 
 /** One score: a registry scorer name, 'rotation' or 'mahalanobis-depths', with its options. */
 export interface ScoreComponentSpec {
@@ -64,9 +65,6 @@ export interface ImageScorerFitData {
   /** features() of the fit images, when the caller has them already (they are then not embedded again). */
   fitFeatures?: Tensor;
 }
-
-/** Scores that need held-out normal images to be fitted. */
-const NEEDS_CALIBRATION = ['fusion', 'mahalanobis-depths'];
 
 /** One component's scoring of a batch [N,C,H,W] → [N]; features are the embedder's output for the batch. */
 interface Component {
@@ -184,7 +182,7 @@ export class ImageScorer {
     const parts = spec.name === 'fusion' ? spec.components ?? [] : [spec];
     if (spec.name === 'fusion' && parts.length === 0) throw new RangeError('Expected at least one component for the fusion score but received none');
     let depths = spec.depths;
-    if (parts.some((p) => p.name === 'mahalanobis-depths') && !depths) depths = defaultDepths(featureLayers(modules.model.backbone).layers.length);
+    if (parts.some((p) => scoreNeeds(p.name, 'layers')) && !depths) depths = defaultDepths(featureLayers(modules.model.backbone).layers.length);
     this.#spec = { name: spec.name, options: spec.options ?? {}, tta, ...(depths ? { depths } : {}), ...(spec.name === 'fusion' ? { components: parts.map((p) => ({ name: p.name, options: p.options ?? {} })) } : {}) };
     this.#names = parts.map((p) => p.name);
     if (new Set(this.#names).size !== this.#names.length) throw new TypeError(`Expected each fusion component once but received ${this.#names.join(', ')}`);
@@ -203,13 +201,13 @@ export class ImageScorer {
   }
 
   #component(p: ScoreComponentSpec, tta: TestTimeAugmentation, depths: number[] | undefined): Component {
-    if ((SCORER_NAMES as readonly string[]).includes(p.name)) return new RegistryComponent({ name: p.name, options: p.options ?? {} }, this.#modules.head);
+    if (scoreIsKind(p.name, 'embedding', 'logit')) return new RegistryComponent({ name: p.name, options: p.options ?? {} }, this.#modules.head);
     if (p.name === 'rotation') {
       if (!this.#modules.rotationHead) throw new TypeError('Expected a rotation head for the rotation score (train with --aux rotation, or the one-class rotation model) but the network has none');
       return new RotationComponent(this.#modules.model, this.#modules.rotationHead, tta);
     }
     if (p.name === 'mahalanobis-depths') return new DepthComponent(this.#modules.model, p.options ?? {}, depths!, tta);
-    throw new TypeError(`Expected a score among ${[...SCORER_NAMES, 'rotation', 'mahalanobis-depths', 'fusion'].join(', ')} but received '${p.name}'`);
+    throw new TypeError(`Expected a score among ${scoreNames().join(', ')} but received '${p.name}'`);
   }
 
   /** The spec to save (with the normalisation statistics once fitted). */
@@ -229,7 +227,7 @@ export class ImageScorer {
 
   /** Whether fitting needs held-out normal images. */
   get needsValidation(): boolean {
-    return NEEDS_CALIBRATION.includes(this.#spec.name) || this.#names.includes('mahalanobis-depths');
+    return [this.#spec.name, ...this.#names].some((n) => scoreNeeds(n, 'normalHoldout'));
   }
 
   /** The network whose output is features(x) (the embedding network, wrapped for flip averaging). */

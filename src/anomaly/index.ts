@@ -21,6 +21,7 @@ export { rotationScore, rotationScores, type TestTimeAugmentation } from './rota
 export { rotatedDataset, ROTATION_CLASSES } from './rotation/rotated-dataset.js';
 export { AUTOENCODER_JOB, type AnomalyRun, type AnomalySpec, type BestDetector, runAnomaly } from './protocol.js';
 export { type AnomalyRoles, classRef, splitForAnomaly, testOnlyClasses } from './split.js';
+export { type ScoreFilter, scoreHelp, type ScoreInfo, scoreInfo, scoreIsKind, type ScoreKind, scoreNames, type ScoreNeeds, scoreNeeds, SCORES } from './scores/registry.js';
 export { ANOMALY_SCORES, checkScorersFit, needsNormalHoldout, parseScoreOptions, POSTERIOR_SCORES, QUALITY_SCORES, type ScoreOptions } from './score-options.js';
 export { thresholdRuleOf } from './threshold-rule.js';
 export { addRow, type AnomalyFigures, type AnomalyHeadRun, type AnomalyProtocol, type AnomalyResults, type AnomalyRow, type AutoencoderRun } from './results.js';

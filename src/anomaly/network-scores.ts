@@ -11,7 +11,8 @@ import type { RotationHead } from '../losses/rotation-head.js';
 import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { type InputNormalization, embedDataset, inEvalMode } from '../inference/index.js';
-import { createScorer, HEAD_SCORER_NAMES, SCORER_NAMES, scorerNeedsHead } from '../eval/scorers/registry.js';
+import { createScorer } from '../eval/scorers/registry.js';
+import { scoreInfo, scoreIsKind, scoreNames, scoreNeeds } from './scores/registry.js';
 import { rotationScores, type TestTimeAugmentation } from './rotation/rotation-score.js';
 import { FlipAveraged } from './flip-averaged.js';
 import { embedDepths } from './depth-embeddings.js';
@@ -21,14 +22,14 @@ import { ScoreFusion, type ZStats } from './fusion.js';
 import { checkOptionKeys } from '../eval/inputs.js';
 
 /** Scores from the class logits (need a classifying head). */
-export const LOGIT_SCORES: readonly string[] = HEAD_SCORER_NAMES;
+export const LOGIT_SCORES: readonly string[] = scoreNames({ needs: 'logits' });
 /** Scores that are not registry scorers: they need the network itself (its rotation head, its layers) or other scores. */
-export const NETWORK_ONLY_SCORES: readonly string[] = ['rotation', 'mahalanobis-depths', 'fusion'];
+export const NETWORK_ONLY_SCORES: readonly string[] = scoreNames({ kind: ['network', 'fusion'] });
 /** Every score computeScores knows, besides 'fusion'. */
-export const COMPONENT_SCORES: readonly string[] = [...SCORER_NAMES, 'rotation', 'mahalanobis-depths'];
-export const NETWORK_SCORES: readonly string[] = [...COMPONENT_SCORES, 'fusion'];
+export const COMPONENT_SCORES: readonly string[] = scoreNames({ kind: ['embedding', 'logit', 'network'] });
+export const NETWORK_SCORES: readonly string[] = scoreNames();
 /** Scores that need held-out normal validation images. */
-export const NEEDS_VALIDATION: readonly string[] = ['fusion', 'mahalanobis-depths'];
+export const NEEDS_VALIDATION: readonly string[] = scoreNames({ needs: 'normalHoldout' });
 
 export interface ScoringNetwork {
   model: EmbeddingNet;
@@ -72,7 +73,7 @@ export interface NetworkScore {
   components?: string[];
 }
 
-export const DEFAULT_FUSE: readonly string[] = ['knn', 'normal-logit', 'rotation'];
+export const DEFAULT_FUSE: readonly string[] = [...(scoreInfo('fusion')?.defaultComponents ?? [])];
 
 /** The default depths: after about a third, two thirds and all of the layers. */
 export function defaultDepths(layerCount: number): number[] {
@@ -82,15 +83,15 @@ export function defaultDepths(layerCount: number): number[] {
 /** Rejects bad options of a score before any work (the embedding scorers check theirs when built). */
 export function checkScoreOptions(score: string, opts: Record<string, unknown>): void {
   if (!NETWORK_SCORES.includes(score)) throw new TypeError(`Expected scores among ${NETWORK_SCORES.join(', ')} but received '${score}'`);
-  if ((SCORER_NAMES as readonly string[]).includes(score)) createScorer(score, opts).dispose();
+  if (scoreIsKind(score, 'embedding', 'logit')) createScorer(score, opts).dispose();
   else if (score === 'mahalanobis-depths') new DepthMahalanobis(opts).dispose();
   else checkOptionKeys(opts, [], `the ${score} score`);
 }
 
 /** Why a score does not apply to this network, or null when it does. */
 function unavailable(score: string, net: ScoringNetwork): string | null {
-  if (scorerNeedsHead(score) && !net.head?.classifies) return 'the network has no class logits';
-  if (score === 'rotation' && !net.rotationHead) return 'the network has no rotation head (train with --aux rotation, or the one-class rotation model)';
+  if (scoreNeeds(score, 'logits') && !net.head?.classifies) return 'the network has no class logits';
+  if (scoreNeeds(score, 'rotationHead') && !net.rotationHead) return 'the network has no rotation head (train with --aux rotation, or the one-class rotation model)';
   return null;
 }
 
@@ -112,7 +113,7 @@ export function computeScores(net: ScoringNetwork, data: ScoringData, scores: re
     for (const s of fuse.filter((c) => unavailable(c, net))) o.onSkip?.(`fusion component ${s}`, unavailable(s, net)!);
     if (fused.length === 0) o.onSkip?.('fusion', 'none of its components applies to this network');
   }
-  const needVal = fused.length > 0 || wanted.includes('mahalanobis-depths');
+  const needVal = fused.length > 0 || wanted.some((s) => !scoreIsKind(s, 'fusion') && scoreNeeds(s, 'normalHoldout'));
   if (needVal && (!data.validation || data.validation.labels.length < 2)) {
     throw new RangeError(`Expected at least 2 held-out normal validation images for ${wanted.filter((s) => NEEDS_VALIDATION.includes(s)).join(' and ')} but received ${data.validation?.labels.length ?? 0}`);
   }
@@ -161,9 +162,9 @@ class Computer {
   score(s: string, withValidation: boolean): { test: number[]; validation: number[] | null; normalization?: Record<string, ZStats>; components?: string[] } {
     const opts = this.o.scoreOptions?.[s] ?? {};
     const values = (f: (set: 'test' | 'validation') => number[]) => ({ test: f('test'), validation: withValidation ? f('validation') : null });
-    if ((SCORER_NAMES as readonly string[]).includes(s)) {
+    if (scoreIsKind(s, 'embedding', 'logit')) {
       // The normal classes are the split's first labels unless the options say otherwise.
-      const withDefaults = s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: this.data.normalClassCount, ...opts } : opts;
+      const withDefaults = scoreNeeds(s, 'normalClasses') ? { normalClassCount: this.data.normalClassCount, ...opts } : opts;
       const head = this.net.head;
       const scorer = createScorer(s, withDefaults, head ? { head } : {});
       try {

@@ -25,7 +25,8 @@ import { holdOutNormals } from './normal-holdout.js';
 import { rotatedDataset } from './rotation/rotated-dataset.js';
 import type { TestTimeAugmentation } from './rotation/rotation-score.js';
 import { splitForAnomaly } from './split.js';
-import { checkScorersFit, needsNormalHoldout, POSTERIOR_SCORES, QUALITY_SCORES, type ScoreOptions } from './score-options.js';
+import { checkScorersFit, needsNormalHoldout, type ScoreOptions } from './score-options.js';
+import { scoreIsKind, scoreNeeds } from './scores/registry.js';
 import { addRow, type AnomalyFigures, type AnomalyHeadRun, type AnomalyProtocol, type AnomalyRow, type AutoencoderRun } from './results.js';
 
 /** One run of the protocol, as typed options (the CLI builds it from its flags). */
@@ -158,7 +159,7 @@ export async function runAnomaly(spec: AnomalySpec): Promise<AnomalyRun> {
     ` ${testNormal.labels.length} + ${testAnomaly.labels.length} test; ${modelOptions.backbone}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
 
   // Zero epochs scores the pretrained features as they are; an untrained head's probabilities mean nothing.
-  const fittedScores = config.epochs === 0 ? scores.filter((s) => !POSTERIOR_SCORES.includes(s)) : scores;
+  const fittedScores = config.epochs === 0 ? scores.filter((s) => !scoreNeeds(s, 'logits')) : scores;
   if (fittedScores.length < scores.length) note(`anomaly: --epochs 0 trains no head; skipping ${scores.filter((s) => !fittedScores.includes(s)).join(', ')}, which needs its probabilities\n`);
   const figures: AnomalyFigures = { rows: [], projections: new Map() };
   const headRuns: AnomalyHeadRun[] = [];
@@ -200,8 +201,8 @@ export async function runAnomaly(spec: AnomalySpec): Promise<AnomalyRun> {
         if (!root) continue; // distributed: the other ranks go on to train the next head
         headRuns.push({ name, config: head.config(), best_val_acc: r.bestValAcc, best_epoch: r.bestEpoch, final_val_acc: r.finalValAcc, train_seconds: r.trainSeconds, history: r.history });
         // The one-class model's head predicts rotations, not classes: the class-logit scores do not apply to it.
-        const registryScores = scores.filter((s) => !QUALITY_SCORES.includes(s) && !(oneClass && POSTERIOR_SCORES.includes(s)));
-        const optionsOf = (s: string): Record<string, unknown> => (s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
+        const registryScores = scores.filter((s) => !scoreIsKind(s, 'network', 'fusion') && !(oneClass && scoreNeeds(s, 'logits')));
+        const optionsOf = (s: string): Record<string, unknown> => (scoreNeeds(s, 'normalClasses') ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
         // Every row of this head, for the detector file: the best one is saved, whatever kind of score it is.
         const candidates: Array<{ score: string; auroc: number; components?: string[] }> = [];
         const evaluation = evaluateHead(model, head, { fit: fitSet, testNormal, testAnomaly, reference: refSample }, {
@@ -209,13 +210,13 @@ export async function runAnomaly(spec: AnomalySpec): Promise<AnomalyRun> {
           normalization: config.normalization, device, tta,
         });
         for (const s of evaluation.skipped) log(`anomaly: skipping '${s.score}' for '${name}', which has no class logits\n`);
-        if (oneClass) for (const s of scores.filter((x) => POSTERIOR_SCORES.includes(x))) log(`anomaly: skipping '${s}' for '${name}', which has no class logits\n`);
+        if (oneClass) for (const s of scores.filter((x) => scoreNeeds(x, 'logits'))) log(`anomaly: skipping '${s}' for '${name}', which has no class logits\n`);
         for (const row of evaluation.rows) {
           addRow(figures, { head: name, score: row.score, scoreOptions: scoreOptions[row.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, row.normal, row.anomaly);
           candidates.push({ score: row.score, auroc: row.metrics.auroc });
         }
         // Rotation, Mahalanobis at several depths and fusion: fitted on the normal training images, normalised on the held-out normals.
-        const networkScores = scores.filter((s) => QUALITY_SCORES.includes(s));
+        const networkScores = scores.filter((s) => scoreIsKind(s, 'network', 'fusion'));
         if (networkScores.length > 0) {
           const n = testNormal.labels.length;
           const scored = computeScores({ model, head: oneClass ? null : head, rotationHead: oneClass?.head ?? aux?.rotationHead ?? null },
@@ -224,7 +225,7 @@ export async function runAnomaly(spec: AnomalySpec): Promise<AnomalyRun> {
               onSkip: (score, why) => log(`anomaly: skipping '${score}' for '${name}': ${why}\n`) });
           for (const x of scored) {
             addRow(figures, { head: name, score: x.score, scoreOptions: scoreOptions[x.score], trainSeconds: r.trainSeconds, bestValAcc: r.bestValAcc }, x.values.slice(0, n), x.values.slice(n), x);
-            candidates.push({ score: x.score, auroc: figures.rows[figures.rows.length - 1].row.auroc, components: x.score === 'fusion' ? x.components : undefined });
+            candidates.push({ score: x.score, auroc: figures.rows[figures.rows.length - 1].row.auroc, components: scoreIsKind(x.score, 'fusion') ? x.components : undefined });
           }
         }
         figures.projections.set(name, evaluation.projection);

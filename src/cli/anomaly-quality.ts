@@ -7,7 +7,8 @@ import type { EmbeddingNet } from '../models/embedding-net.js';
 import type { RotationHead } from '../losses/rotation-head.js';
 import type { BatchTask } from '../train/batch-task.js';
 import type { Device } from '../tensor/device.js';
-import { COMPONENT_SCORES, DEFAULT_FUSE } from '../anomaly/network-scores.js';
+import { DEFAULT_FUSE } from '../anomaly/network-scores.js';
+import { scoreNames } from '../anomaly/scores/registry.js';
 import { thresholdRuleOf as thresholdRule } from '../anomaly/threshold-rule.js';
 import type { ThresholdRule } from '../anomaly/threshold.js';
 import { auxiliaryRotation as auxiliaryRotationTask, buildOneClassRotation as buildOneClassRotationFrom, ONE_CLASS_ROTATION } from '../experiment/model.js';
@@ -33,7 +34,7 @@ export function thresholdRuleOf(o: ParsedOptions): ThresholdRule {
 export const QUALITY_OPTIONS: Record<string, OptionSpec> = {
   aux: { type: 'list', choices: ['rotation'], description: "Auxiliary self-supervised task trained beside every class head: 'rotation' shows each batch in its 4 rotations and a small head predicts the rotation (Hendrycks et al. 2019)" },
   'aux-weight': { type: 'number', default: 0.5, description: 'Weight of the auxiliary loss' },
-  fuse: { type: 'list', default: [...DEFAULT_FUSE], choices: COMPONENT_SCORES, description: "Components of --score fusion: each z-normalised on held-out normal training images, then summed" },
+  fuse: { type: 'list', default: [...DEFAULT_FUSE], choices: scoreNames({ kind: ['embedding', 'logit', 'network'] }), description: "Components of --score fusion: each z-normalised on held-out normal training images, then summed" },
   depths: { type: 'string', default: 'auto', description: "Layers of the backbone's feature chain for --score mahalanobis-depths, e.g. --depths=2,-1 (negative counts from the end); 'auto' = a third, two thirds and the last" },
   tta: { type: 'string', default: 'none', choices: ['none', 'flip'], description: "Test-time augmentation: 'flip' averages each image's features (and rotation score) with its mirror image's" },
   'holdout-normal': { type: 'number', default: 0.1, description: 'Fraction of the normal training images held out (never trained on or fitted) for the z-normalisation of fusion and mahalanobis-depths, and as the one-class rotation model\'s validation set' },

@@ -8,7 +8,8 @@ import { DETECTOR_EXTENSION } from '../anomaly/anomaly-detector.js';
 import { runAnomaly } from '../anomaly/protocol.js';
 import type { AnomalyResults } from '../anomaly/results.js';
 import { writeAnomalyOutputs } from '../anomaly/outputs.js';
-import { ANOMALY_SCORES, parseScoreOptions } from '../anomaly/score-options.js';
+import { parseScoreOptions } from '../anomaly/score-options.js';
+import { scoreHelp, scoreIsKind, scoreNames, scoreNeeds } from '../anomaly/scores/registry.js';
 import type { TestTimeAugmentation } from '../anomaly/rotation/rotation-score.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, UsageError } from './args.js';
@@ -36,7 +37,7 @@ export const anomalySpec: CommandSpec = {
     anomaly: { type: 'list', description: 'Anomaly class(es), by name or index; never trained on (required unless some test classes have no training images, e.g. MVTec test/<defect>/: then those)' },
     reference: { type: 'list', description: 'Labelled classes trained on besides the normal ones (default: every class neither normal nor anomaly)' },
     heads: { type: 'list', default: ['softmax', 'l2softmax'], description: "Heads to train and score (any from the losses registry), 'rotation' (a one-class model trained on the normal images only, rotation prediction its only task, GEOM), or 'none' (e.g. with --baseline autoencoder on one-class data)" },
-    score: { type: 'list', default: ['knn'], choices: ANOMALY_SCORES, description: "Anomaly scores of the embeddings, fitted on the normal training images; for classifying heads also 'msp' = 1 − max softmax probability, 'normal-prob' = 1 − probability of the normal classes, 'max-logit' = −max logit, 'normal-logit' = −the normal class's logit; 'rotation' = −Σ log p(right rotation) (with --aux rotation or the 'rotation' model); 'mahalanobis-depths' (--depths); 'fusion' of the --fuse scores" },
+    score: { type: 'list', default: ['knn'], choices: scoreNames(), description: `Anomaly scores, each fitted on the normal training images: ${scoreHelp()}` },
     'score-options': { type: 'string', description: 'JSON options per score, e.g. {"knn":{"k":10,"metric":"euclidean"},"lof":{"k":30}}' },
     baseline: { type: 'list', choices: ['autoencoder'], description: 'Baselines scored under the same protocol' },
     'ae-normal-only': { type: 'boolean', default: false, description: 'Train the autoencoder on the normal training images only (default: normal + reference, like the heads)' },
@@ -161,8 +162,8 @@ async function anomalyInFolder(argv: string[], o: ParsedOptions, plan: AnomalyPl
       dataset: run.dataset,
       protocol: run.protocol,
       config: { backbone: o.backbone, alpha: o.alpha, ...training, scores, score_options: scoreOptions, baseline: withAutoencoder ? 'autoencoder' : null,
-        aux: (o.aux as string[] | undefined) ?? [], aux_weight: o.aux ? o['aux-weight'] : null, tta: o.tta, fuse: scores.includes('fusion') ? o.fuse : null,
-        depths: scores.includes('mahalanobis-depths') ? (depths ?? 'auto') : null, holdout_normal: heldOut ? o['holdout-normal'] : null },
+        aux: (o.aux as string[] | undefined) ?? [], aux_weight: o.aux ? o['aux-weight'] : null, tta: o.tta, fuse: scores.some((s) => scoreIsKind(s, 'fusion')) ? o.fuse : null,
+        depths: scores.some((s) => scoreNeeds(s, 'layers')) ? (depths ?? 'auto') : null, holdout_normal: heldOut ? o['holdout-normal'] : null },
       results: run.rows,
       heads: run.heads,
       ...(run.autoencoder ? { autoencoder: run.autoencoder } : {}),

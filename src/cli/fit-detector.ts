@@ -21,7 +21,8 @@ import { formatTable } from '../util/table.js';
 import { type CommandSpec, parseOptions, type ParsedOptions, runDescription, UsageError } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkBatchFits, loadPretrainedWeights, modelSpec, trainConfig } from './experiment.js';
 import { openInputFileSync } from '../util/input-file.js';
-import { ANOMALY_SCORES, POSTERIOR_SCORES, parseScoreOptions } from '../anomaly/score-options.js';
+import { parseScoreOptions } from '../anomaly/score-options.js';
+import { scoreHelp, scoreIsKind, scoreNames, scoreNeeds } from '../anomaly/scores/registry.js';
 import { splitForAnomaly } from '../anomaly/split.js';
 import { ONE_CLASS_ROTATION, QUALITY_OPTIONS, THRESHOLD_OPTIONS, auxiliaryRotation, buildOneClassRotation, parseDepths, thresholdRuleOf } from './anomaly-quality.js';
 import { rotatedDataset } from '../anomaly/rotation/rotated-dataset.js';
@@ -42,7 +43,7 @@ export const fitDetectorSpec: CommandSpec = {
     normal: { type: 'list', description: 'Normal class(es), by folder name or index (required)' },
     reference: { type: 'list', description: 'Labelled classes the head learns to tell apart from the normal ones (default: every other class with training images); never called normal' },
     method: { type: 'string', default: 'l2softmax', choices: METHODS, description: `A head from the losses registry (needs normal + reference classes), or ${ONE_CLASS_METHODS.join(', ')} (learns from normal images alone)` },
-    score: { type: 'string', choices: ANOMALY_SCORES, description: "Anomaly score, fitted on the normal training images: a scorer of the embeddings (knn, …), the class-logit scores, 'rotation' (with --aux rotation or --method rotation), 'mahalanobis-depths', or 'fusion' of the --fuse scores (z-normalised on the held-out normal images). Default knn; rotation for --method rotation; the autoencoder scores by reconstruction error" },
+    score: { type: 'string', choices: scoreNames(), description: `Anomaly score, fitted on the normal training images (default knn; rotation for --method rotation; the autoencoder scores by reconstruction error): ${scoreHelp()}` },
     'score-options': { type: 'string', description: 'JSON options of the score, e.g. {"knn":{"k":10}}' },
     ...THRESHOLD_OPTIONS,
     'ae-lr': { type: 'number', default: 1e-3, description: 'Adam learning rate of the autoencoder' },
@@ -78,8 +79,8 @@ function thresholdImages(trainSet: ImageDataset, testNormal: ImageDataset, norma
 function checkScoreFitsMethod(method: string, scores: readonly string[], o: ParsedOptions): void {
   if (method === 'autoencoder') return;
   const hasRotationHead = method === ONE_CLASS_ROTATION || ((o.aux as string[] | undefined) ?? []).includes('rotation');
-  if (scores.includes('rotation') && !hasRotationHead) throw new UsageError(`Expected --aux rotation (or --method ${ONE_CLASS_ROTATION}) for the rotation score: '${method}' alone has no rotation head`);
-  const logit = scores.filter((s) => POSTERIOR_SCORES.includes(s));
+  if (scores.some((s) => scoreNeeds(s, 'rotationHead')) && !hasRotationHead) throw new UsageError(`Expected --aux rotation (or --method ${ONE_CLASS_ROTATION}) for the rotation score: '${method}' alone has no rotation head`);
+  const logit = scores.filter((s) => scoreNeeds(s, 'logits'));
   if (method === ONE_CLASS_ROTATION && logit.length > 0) throw new UsageError(`Expected a score of the embeddings or rotation for --method ${ONE_CLASS_ROTATION} (it has no class logits) but received ${logit.join(', ')}`);
   if (method === ONE_CLASS_ROTATION && o.aux !== undefined) throw new UsageError(`Expected no --aux with --method ${ONE_CLASS_ROTATION}: rotation is already its only task`);
 }
@@ -100,7 +101,7 @@ export async function fitDetectorCommand(argv: string[], o: ParsedOptions = pars
   const method = o.method as string;
   const score = (o.score as string | undefined) ?? (method === ONE_CLASS_ROTATION ? 'rotation' : 'knn');
   if (method === 'autoencoder' && o.score !== undefined) throw new UsageError('Expected no --score with --method autoencoder (it scores by reconstruction error)');
-  const components = score === 'fusion' ? o.fuse as string[] : [score];
+  const components = scoreIsKind(score, 'fusion') ? o.fuse as string[] : [score];
   const scoreOptions = parseScoreOptions(o['score-options'] as string | undefined, [score, ...components]);
   checkScoreFitsMethod(method, components, o);
   const thresholdRule = thresholdRuleOf(o);
@@ -207,10 +208,10 @@ async function fitDetectorInProcess(o: ParsedOptions, { method, score, scoreOpti
         modelSpec: modelSpec(o, data.input), task: oneClass?.task ?? aux?.task, signal: commandInterrupt.signal, distributed: dp });
       if (r.interrupted) throw new Error(`fit-detector: stopped during '${method}'; run the same command with --resume`);
       if (!root) return { path: join(out, `detector${DETECTOR_EXTENSION}`), manifest: undefined as unknown as DetectorManifest };
-      const optionsOf = (s: string) => (s === 'normal-prob' || s === 'normal-logit' ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
+      const optionsOf = (s: string) => (scoreNeeds(s, 'normalClasses') ? { normalClassCount: split.normalClassCount } : scoreOptions[s] ?? {});
       detector = fitDetector({ ...common, method: {
         kind: 'embedding', model, backbone: modelSpec(o, data.input), head, rotationHead: aux?.rotationHead ?? null, scorer: score, scorerOptions: optionsOf(score),
-        tta: o.tta as TestTimeAugmentation, depths: parseDepths(o), components: score === 'fusion' ? (o.fuse as string[]).map((c) => ({ name: c, options: optionsOf(c) })) : undefined,
+        tta: o.tta as TestTimeAugmentation, depths: parseDepths(o), components: scoreIsKind(score, 'fusion') ? (o.fuse as string[]).map((c) => ({ name: c, options: optionsOf(c) })) : undefined,
       } });
     } finally {
       model.dispose();

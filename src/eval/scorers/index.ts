@@ -6,5 +6,5 @@ export { MahalanobisScorer, type MahalanobisScorerOptions } from './mahalanobis-
 export { CenterScorer, type CenterScorerOptions } from './center-scorer.js';
 export { MspScorer, NormalProbScorer, maxSoftmaxScore, normalPosteriorScore, type NormalProbScorerOptions, type ScorerContext } from './posterior-scorers.js';
 export { ledoitWolf, type LedoitWolfResult } from './ledoit-wolf.js';
-export { createScorer, scorerNeedsHead, SCORER_NAMES, HEAD_SCORER_NAMES, type ScorerName, type ScorerOptionsByName } from './registry.js';
+export { createScorer, scorerInfo, scorerNeedsHead, SCORER_INFO, SCORER_NAMES, HEAD_SCORER_NAMES, type ScorerInfo, type ScorerKind, type ScorerName, type ScorerNeeds, type ScorerOptionsByName } from './registry.js';
 export { MaxLogitScorer, NormalLogitScorer, type NormalLogitScorerOptions } from './logit-scorers.js';
