@@ -1,7 +1,6 @@
 // The anomaly protocol's results: one row per head × score, each head's training record, and what
 // the figures need beyond anomaly.json (the scores and projections, kept in memory only).
-import type { RunInfo } from '../experiment/run-info.js';
-import type { EpochRecord } from '../train/trainer.js';
+import type { HeadRecord, RunInfo } from '../experiment/run-info.js';
 import { anomalyMetrics, type AnomalyMetrics } from './anomaly-metrics.js';
 import type { DetectorValidation } from './anomaly-detector.js';
 import type { NetworkScore } from './network-scores.js';
@@ -27,15 +26,8 @@ export interface AnomalyRow {
   normalization?: Record<string, { mean: number; std: number; n: number }>;
 }
 
-/** A head's training record: the same fields as compare's. */
-export interface AnomalyHeadRun {
-  name: string;
-  config: Record<string, unknown>;
-  best_val_acc: number;
-  best_epoch: number;
-  final_val_acc: number;
-  train_seconds: number;
-  history: EpochRecord[];
+/** A head's training record: compare's, and the seed with --seeds. */
+export interface AnomalyHeadRun extends HeadRecord {
   /** With --seeds: the seed of this head's run. */
   seed?: number;
 }

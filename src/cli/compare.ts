@@ -2,7 +2,7 @@
 // accuracy curves on one chart, and each head's best validation accuracy.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { train, type EpochRecord } from '../train/trainer.js';
+import { train } from '../train/trainer.js';
 import { lineChart } from '../report/line-chart.js';
 import { writeChart } from '../report/png.js';
 import { HtmlReport } from '../report/html-report.js';
@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { type CommandSpec, parseOptions, type ParsedOptions } from './args.js';
 import { TRAINING_OPTIONS, applyRuntime, buildModel, checkHeadNames, loadPretrainedWeights, loadExperimentData, modelSpec, parseHeadOptions, trainConfig, checkBatchFits } from './experiment.js';
 import { runInfo, type RunInfo } from './run-info.js';
+import type { HeadRecord } from '../experiment/run-info.js';
 import { DISTRIBUTED_OPTIONS, joinIfWorker, launchIfRequested, launcherOutcome } from './distributed-options.js';
 import type { DataParallel } from '../distributed/data-parallel.js';
 import { readDistributedEnv } from '../distributed/environment.js';
@@ -57,15 +58,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   await compareCommand(argv, { ...o, heads: [o.head as string] }, 'train');
 }
 
-export interface HeadResult {
-  name: string;
-  config: Record<string, unknown>;
-  best_val_acc: number;
-  best_epoch: number;
-  final_val_acc: number;
-  train_seconds: number;
-  history: EpochRecord[];
-}
+export type HeadResult = HeadRecord;
 
 export interface CompareResults extends RunInfo {
   schema: 'deepmetric/compare-results/1';
