@@ -153,7 +153,7 @@ export class HnswIndex {
       full.set(graph.subarray(from + level0Links, from + stored), to + elementBytes - 8);
     }
     full.set(graph.subarray(HEADER_BYTES + count * stored), HEADER_BYTES + count * elementBytes);
-    return HnswIndex.fromHnswlibBytes(full, references, opts);
+    return HnswIndex.#fromOwnedGraph(full, references, opts);
   }
 
   /**
@@ -164,11 +164,15 @@ export class HnswIndex {
    */
   static fromHnswlibBytes(graph: Uint8Array, references: Tensor, opts: HnswIndexOptions = {}): HnswIndex {
     checkEmbeddings(references, 'references');
+    return HnswIndex.#fromOwnedGraph(new Uint8Array(graph), references, opts); // a copy: its vectors are overwritten
+  }
+
+  /** fromHnswlibBytes on a buffer it may change (offset 0, so 4-aligned for the float view below). */
+  static #fromOwnedGraph(bytes: Uint8Array, references: Tensor, opts: HnswIndexOptions): HnswIndex {
     const [count, dim] = references.shape;
     const index = new HnswIndex(dim, opts);
     const m = checkInt(opts.m ?? 16, 'm of HnswIndex', 2);
-    const layout = checkHnswGraph(graph, { count, dim, m, efConstruction: checkInt(opts.efConstruction ?? 200, 'efConstruction of HnswIndex', 1) });
-    const bytes = new Uint8Array(graph); // a copy, 4-aligned for the float view below
+    const layout = checkHnswGraph(bytes, { count, dim, m, efConstruction: checkInt(opts.efConstruction ?? 200, 'efConstruction of HnswIndex', 1) });
     const view = new DataView(bytes.buffer);
     // max_elements is only the capacity hnswlib allocates: exactly the references.
     view.setBigUint64(8, BigInt(count), true);
