@@ -63,7 +63,7 @@ export async function decodeImage(data: Buffer, file: string, options: DecodeOpt
   const size = await headerSize(data);
   if (size && size.width * size.height > maxPixels) refuseOversized(file, size, maxPixels);
   if (size && (size.width > MAX_DECODE_SIDE || size.height > MAX_DECODE_SIDE)) {
-    throw new DataFileError(file, `image is ${size.width}×${size.height} pixels, over the limit of ${MAX_DECODE_SIDE} pixels on a side (it would take gigabytes to resize)`);
+    throw new ImageTooLargeError(file, size, `image is ${size.width}×${size.height} pixels, over the limit of ${MAX_DECODE_SIDE} pixels on a side (it would take gigabytes to resize)`);
   }
   try {
     // libvips compares the header's width × height with limitInputPixels before decoding any pixel;
@@ -106,10 +106,21 @@ async function decodeJpegFastPath(data: Buffer, channels: number, resize: Resize
 
 interface ImageSize { width: number; height: number }
 
+/** An image refused from its header for its size, before any pixel is decoded (serve answers it 422). */
+export class ImageTooLargeError extends DataFileError {
+  /** The size the header states, when known. */
+  readonly size: ImageSize | null;
+  constructor(file: string, size: ImageSize | null, message: string, options?: { cause?: unknown }) {
+    super(file, message, options);
+    this.name = 'ImageTooLargeError';
+    this.size = size;
+  }
+}
+
 /** Throws the over-the-limit error with the image's size (from its header), when known. */
 function refuseOversized(file: string, size: ImageSize | null, maxPixels: number, cause?: unknown): never {
   const text = size ? `${size.width}×${size.height} = ${((size.width * size.height) / 1e6).toFixed(1)} megapixels` : 'larger than the limit';
-  throw new DataFileError(file, `image is ${text}, over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels ` +
+  throw new ImageTooLargeError(file, size, `image is ${text}, over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels ` +
     '(raise it with --max-image-pixels / maxImagePixels if the image is genuine)', cause === undefined ? undefined : { cause });
 }
 

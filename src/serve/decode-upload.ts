@@ -4,16 +4,13 @@
 // from the header, before decoding (limitInputPixels) — (422), a corrupt or truncated image (422).
 // One sharp pipeline per good image; the header is read again only to explain a refusal.
 import sharp from 'sharp';
-import { decodeImage } from '../data/image-decode.js';
+import { decodeImage, ImageTooLargeError, MAX_DECODE_SIDE } from '../data/image-decode.js';
 import { decodeOptionsOf, type Preprocessing } from '../data/preprocessing.js';
 import { HttpError } from './http-error.js';
 
 /** sharp's own messages for bytes it cannot identify and for an image over limitInputPixels. */
 const UNKNOWN_FORMAT = /unsupported image format/i;
 const PIXEL_LIMIT = /exceeds pixel limit/i;
-/** decodeImage's own refusals from the header, before sharp sees the image (see image-decode.ts). */
-const HEADER_PIXELS = /image is .*, over the limit of [\d.]+ megapixels/;
-const HEADER_SIDE = /image is (\d+×\d+) pixels, over the limit of (\d+) pixels on a side/;
 
 async function sizeOf(data: Buffer): Promise<string> {
   try {
@@ -31,9 +28,11 @@ export async function decodeUpload(data: Buffer, name: string, p: Preprocessing,
   } catch (e) {
     const cause = ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
     if (UNKNOWN_FORMAT.test(cause)) throw new HttpError(415, 'NOT_AN_IMAGE', `${name}: Expected an image (JPEG, PNG, WebP, GIF, TIFF, AVIF…) but received ${data.length} bytes of no image format`);
-    const side = HEADER_SIDE.exec((e as Error).message);
-    if (side) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${side[1]} pixels, over the limit of ${side[2]} pixels on a side; send a smaller image`);
-    if (PIXEL_LIMIT.test(cause) || HEADER_PIXELS.test((e as Error).message)) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${await sizeOf(data)}, over the limit of ${maxPixels}; send a smaller image`);
+    const { size } = e instanceof ImageTooLargeError ? e : { size: null };
+    if (size && size.width * size.height <= maxPixels) {
+      throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${size.width}×${size.height} pixels, over the limit of ${MAX_DECODE_SIDE} pixels on a side; send a smaller image`);
+    }
+    if (PIXEL_LIMIT.test(cause) || e instanceof ImageTooLargeError) throw new HttpError(422, 'TOO_MANY_PIXELS', `${name}: the image is ${await sizeOf(data)}, over the limit of ${maxPixels}; send a smaller image`);
     throw new HttpError(422, 'CORRUPT_IMAGE', `${name}: cannot decode the image (${cause})`);
   }
 }
